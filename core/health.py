@@ -1,0 +1,66 @@
+"""Readiness of everything the platform needs: database, broker, storage and index."""
+
+from __future__ import annotations
+
+import logging
+import time
+from collections.abc import Callable
+
+from django.conf import settings
+from django.db import connection
+
+logger = logging.getLogger("tailor.health")
+
+
+def _database() -> str:
+    with connection.cursor() as cursor:
+        cursor.execute("SELECT 1")
+    return connection.vendor
+
+
+def _broker() -> str:
+    from core.jobs import broker_ping
+
+    broker_ping()
+    return settings.BROKER_KIND
+
+
+def _storage() -> str:
+    from generation.storage import backend_name, storage_ping
+
+    storage_ping()
+    return backend_name()
+
+
+def _index() -> str:
+    from profiles import indexes
+
+    synced = indexes.items()
+    index = synced.ready()
+    expected = synced.table_count()
+    if len(index) != expected:
+        raise RuntimeError(f"item index holds {len(index)} vectors, the database has {expected}")
+    return f"{len(index)} items"
+
+
+CHECKS: dict[str, Callable[[], str]] = {
+    "database": _database,
+    "broker": _broker,
+    "storage": _storage,
+    "index": _index,
+}
+
+
+def health_report() -> tuple[bool, dict[str, dict]]:
+    report, healthy = {}, True
+    for name, check in CHECKS.items():
+        started = time.perf_counter()
+        try:
+            detail = check()
+            report[name] = {"ok": True, "detail": detail}
+        except Exception as exc:  # a health check reports every failure, whatever its type
+            healthy = False
+            report[name] = {"ok": False, "error": f"{type(exc).__name__}: {exc}"[:500]}
+            logger.warning("health check=%s failed: %s", name, exc)
+        report[name]["ms"] = round((time.perf_counter() - started) * 1000, 1)
+    return healthy, report

@@ -1,0 +1,24 @@
+"""Run the platform in one process: web server plus, on the in-process broker, the worker."""
+
+from django.core.management import call_command
+from django.core.management.base import BaseCommand
+
+from core.jobs import embedded_worker_start
+from generation.storage import bucket_ensure
+from profiles import indexes
+
+
+class Command(BaseCommand):
+    help = "Serve the web app; with no broker URL set, also run the job worker in-process."
+
+    def add_arguments(self, parser):
+        parser.add_argument("addrport", nargs="?", default="127.0.0.1:8000")
+
+    def handle(self, *args, addrport, **options):
+        bucket_ensure()
+        index = indexes.items().ready(force=True)
+        self.stdout.write(f"item index ready: {len(index)} videos")
+        if embedded_worker_start():
+            self.stdout.write("jobs: in-process broker and worker")
+        self.stdout.write(f"Tailor is up: http://{addrport}/  (health: http://{addrport}/healthz)")
+        call_command("runserver", addrport, use_reloader=False, use_threading=True)

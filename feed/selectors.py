@@ -1,0 +1,118 @@
+"""Reads for the feed: retrieve from every source, rank, diversify, filter what was seen."""
+
+from __future__ import annotations
+
+import random
+from dataclasses import dataclass
+
+import numpy as np
+from django.db.models import Q
+from django.utils import timezone
+
+from core.vec import from_bytes
+from feed import ranking, sources
+from generation.models import Video
+from profiles import indexes, weights
+from profiles.models import Interaction, Interest
+
+NEGATIVE_MEMORY = 50  # how many recent negative events shape the penalty
+
+
+@dataclass
+class RankedItem:
+    video: Video
+    score: float
+    source: str
+    reason: str
+
+
+def seen_video_ids(*, user) -> set[int]:
+    """Everything the viewer has interacted with: never shown again unless asked."""
+    return set(Interaction.objects.filter(user=user).values_list("video_id", flat=True))
+
+
+def ranked_for_user(
+    *,
+    user,
+    k: int,
+    exclude: set[int] | frozenset[int] = frozenset(),
+    seed: int = 0,
+    include_generated: bool = True,
+    explore_slots: int = 1,
+) -> list[RankedItem]:
+    """The viewer's best k unseen items, best first. The feed, `recommend` and evaluation all use this."""
+    index = indexes.items().ready()
+    interests = list(Interest.objects.filter(user=user))
+    now = timezone.now()
+    excluded = set(exclude) | seen_video_ids(user=user)
+    rng = random.Random(seed)
+
+    # 1. Retrieve from every source.
+    if interests:
+        ivecs = np.vstack([from_bytes(i.vector) for i in interests])
+        iweights = np.array([max(i.weight, 1e-3) for i in interests], dtype=np.float32)
+        candidates = sources.interest_candidates(
+            index=index, vectors=ivecs, weights=iweights, labels=[i.label for i in interests], exclude_count=len(excluded)
+        )
+    else:
+        ivecs, iweights = np.zeros((0, index.dim), np.float32), np.zeros(0, np.float32)
+        candidates = {}
+    for extra in (
+        sources.popular_candidates(),
+        sources.fresh_candidates(user=user) if include_generated else {},
+        sources.explore_candidates(index=index, rng=rng) if explore_slots else {},
+    ):
+        for vid, cand in extra.items():
+            for source, value in cand.sources.items():
+                sources._merge(candidates, vid, source, value, cand.reason)
+
+    # 2. Filter: seen, hidden, disliked, other viewers' private renders.
+    ids = [vid for vid in candidates if vid not in excluded]
+    visible = Q(made_for__isnull=True) | Q(made_for=user) if include_generated else Q(made_for__isnull=True)
+    videos = {
+        v.pk: v
+        for v in Video.objects.filter(visible, pk__in=ids, embedded_at__isnull=False).only(
+            "id", "title", "description", "tags", "created_at", "views", "likes", "negatives", "made_for_id",
+            "video_url", "video_key", "thumbnail_key", "source", "duration_s",
+        )
+    }
+    ids = [vid for vid in ids if vid in videos]
+    if not ids:
+        return []
+
+    # 3. Rank on features from every source.
+    vectors = index.vectors(ids)
+    negatives = list(
+        Interaction.objects.filter(user=user, kind__in=weights.NEGATIVE_KINDS, video__embedding__isnull=False)
+        .order_by("-created_at")
+        .values_list("video__embedding", flat=True)[:NEGATIVE_MEMORY]
+    )
+    nvecs = np.vstack([from_bytes(b) for b in negatives]) if negatives else np.zeros((0, index.dim), np.float32)
+    feats = ranking.features_for(
+        item_vectors=vectors,
+        interest_vectors=ivecs,
+        interest_weights=iweights,
+        negative_vectors=nvecs,
+        popularity=np.array([videos[v].likes * 3 + videos[v].views - 2 * videos[v].negatives for v in ids], np.float32),
+        age_days=np.array([(now - videos[v].created_at).total_seconds() / 86400 for v in ids], np.float32),
+        source_counts=np.array([len(candidates[v].sources) for v in ids], np.float32),
+        made_for_you=np.array([1.0 if videos[v].made_for_id == user.pk else 0.0 for v in ids], np.float32),
+    )
+    scores = ranking.score(feats)
+    explore_only = np.array([set(candidates[v].sources) == {"explore"} for v in ids])
+
+    # 4. Diversify the exploited part with MMR; keep a few exploration slots.
+    slots = min(explore_slots, int(explore_only.sum()), max(k // 6, 0))
+    main = np.flatnonzero(~explore_only)
+    top = main[np.argsort(-scores[main], kind="stable")][: max(4 * k, 50)]
+    order = [int(top[p]) for p in ranking.mmr(scores[top], vectors[top], k - slots)]
+    explore = [int(p) for p in np.flatnonzero(explore_only)][:slots]
+    for n, pos in enumerate(explore):
+        order.insert(min(len(order), (n + 1) * (k // (slots + 1))), pos)
+
+    result = []
+    for pos in order[:k]:
+        cand = candidates[ids[pos]]
+        source = max(cand.sources, key=lambda s: (s == "made_for_you", s == "interest", cand.sources[s]))
+        result.append(RankedItem(video=videos[ids[pos]], score=float(scores[pos]), source=source, reason=cand.reason))
+    return result

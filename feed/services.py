@@ -1,0 +1,64 @@
+"""Serving feed pages: a stable cursor over a logged feed session."""
+
+from __future__ import annotations
+
+import secrets
+import zlib
+from dataclasses import dataclass
+
+from django.core import signing
+from django.core.exceptions import ValidationError
+from django.db import transaction
+
+from feed.models import Impression
+from feed.selectors import RankedItem, ranked_for_user
+
+_SALT = "tailor.feed.cursor"
+
+
+@dataclass
+class FeedPage:
+    items: list[RankedItem]
+    next_cursor: str
+    session: str
+    page: int
+
+
+def feed_seed(*, user, page: int) -> int:
+    """Exploration is random but repeatable per viewer and page, so `recommend` matches page one."""
+    return zlib.crc32(f"{user.pk}:{page}".encode())
+
+
+def _cursor_decode(*, user, cursor: str) -> tuple[str, int]:
+    try:
+        data = signing.loads(cursor, salt=_SALT, max_age=24 * 3600)
+    except signing.BadSignature:
+        raise ValidationError({"cursor": "invalid or expired cursor; start again without one"}) from None
+    if data.get("u") != user.pk:
+        raise ValidationError({"cursor": "invalid or expired cursor; start again without one"})
+    return data["s"], int(data["p"])
+
+
+def feed_page_serve(*, user, cursor: str | None = None, size: int = 8, include_generated: bool = True) -> FeedPage:
+    """The next page of the viewer's feed. Everything served in this feed session is logged,
+    and the next page excludes it, so pages never repeat an item."""
+    if cursor:
+        session, page = _cursor_decode(user=user, cursor=cursor)
+    else:
+        session, page = secrets.token_hex(8), 0
+    served = set(Impression.objects.filter(session=session, user=user).values_list("video_id", flat=True))
+    seed = feed_seed(user=user, page=page)
+    items = ranked_for_user(user=user, k=size, exclude=served, seed=seed, include_generated=include_generated)
+    with transaction.atomic():
+        Impression.objects.bulk_create(
+            [
+                Impression(
+                    user=user, video=item.video, session=session, page=page, position=n,
+                    source=item.source, reason=item.reason, score=item.score,
+                )
+                for n, item in enumerate(items)
+            ],
+            ignore_conflicts=True,
+        )
+    next_cursor = signing.dumps({"u": user.pk, "s": session, "p": page + 1}, salt=_SALT)
+    return FeedPage(items=items, next_cursor=next_cursor, session=session, page=page)

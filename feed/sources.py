@@ -1,0 +1,87 @@
+"""Candidate sources. Each returns {video_id: Candidate} and can be tested alone."""
+
+from __future__ import annotations
+
+import math
+import random
+from dataclasses import dataclass, field
+from datetime import timedelta
+
+import numpy as np
+from django.db.models import F
+from django.utils import timezone
+
+from generation.models import Video
+from profiles.vector_index import VectorIndex
+
+ANN_BUDGET = 300  # candidates from interests, shared by importance
+MAX_K = 4000
+
+
+@dataclass
+class Candidate:
+    video_id: int
+    sources: dict[str, float] = field(default_factory=dict)  # source -> similarity or score
+    reason: str = ""
+
+
+def _merge(into: dict[int, Candidate], video_id: int, source: str, score: float, reason: str) -> None:
+    cand = into.setdefault(video_id, Candidate(video_id))
+    if score > cand.sources.get(source, -math.inf):
+        cand.sources[source] = score
+        if source == "interest" or not cand.reason:
+            cand.reason = reason
+
+
+def interest_candidates(
+    *, index: VectorIndex, vectors: np.ndarray, weights: np.ndarray, labels: list[str], exclude_count: int
+) -> dict[int, Candidate]:
+    """Per-interest ANN: each interest retrieves its share of the budget by importance."""
+    out: dict[int, Candidate] = {}
+    if not len(vectors):
+        return out
+    shares = weights / weights.sum()
+    ks = [min(MAX_K, max(20, math.ceil(ANN_BUDGET * s)) + exclude_count) for s in shares]
+    scores, ids = index.search(vectors, max(ks))
+    for row, k in enumerate(ks):
+        for score, vid in zip(scores[row][:k], ids[row][:k]):
+            if vid >= 0:
+                _merge(out, int(vid), "interest", float(score), f"Because you like {labels[row]}")
+    return out
+
+
+def popular_candidates(*, limit: int = 100, days: int = 30) -> dict[int, Candidate]:
+    since = timezone.now() - timedelta(days=days)
+    rows = (
+        Video.objects.filter(made_for__isnull=True, embedded_at__isnull=False)
+        .annotate(pop=F("likes") * 3 + F("views") - F("negatives") * 2)
+        .order_by("-pop", "-created_at")
+        .values_list("id", "pop", "created_at")[:limit]
+    )
+    out: dict[int, Candidate] = {}
+    for vid, pop, created in rows:
+        reason = "Trending now" if created >= since else "Popular on Tailor"
+        _merge(out, vid, "popular", float(pop), reason)
+    return out
+
+
+def fresh_candidates(*, user, limit: int = 50) -> dict[int, Candidate]:
+    """The newest public videos, and everything rendered for this viewer ("made for you")."""
+    out: dict[int, Candidate] = {}
+    for vid in Video.objects.filter(made_for=user).order_by("-created_at").values_list("id", flat=True)[:limit]:
+        _merge(out, vid, "made_for_you", 1.0, "Made for you")
+    public = Video.objects.filter(made_for__isnull=True, embedded_at__isnull=False).order_by("-created_at")
+    for vid in public.values_list("id", flat=True)[:limit]:
+        _merge(out, vid, "fresh", 1.0, "New on Tailor")
+    return out
+
+
+def explore_candidates(*, index: VectorIndex, rng: random.Random, limit: int = 20) -> dict[int, Candidate]:
+    """A few random items from the whole catalogue, so taste can grow beyond what it knows."""
+    ids = index.ids()
+    out: dict[int, Candidate] = {}
+    if not len(ids):
+        return out
+    for position in rng.sample(range(len(ids)), min(limit, len(ids))):
+        _merge(out, int(ids[position]), "explore", 0.0, "Something different")
+    return out

@@ -1,0 +1,115 @@
+"""Web feed pages: thin adapters over feed, profile and taste services."""
+
+from __future__ import annotations
+
+import json
+
+from django.conf import settings
+from django.contrib import messages
+from django.contrib.auth import login
+from django.contrib.auth.decorators import login_required
+from django.contrib.auth.forms import UserCreationForm
+from django.core.exceptions import ValidationError
+from django.http import HttpResponseBadRequest, JsonResponse
+from django.shortcuts import redirect, render
+from django.views.decorators.http import require_POST
+
+from feed.services import feed_page_serve
+from generation.storage import media_url
+from profiles import services as profile_services
+from profiles.models import Interest, Profile
+from profiles.topics import TOPICS
+
+
+def _needs_onboarding(user) -> bool:
+    onboarded = Profile.objects.filter(user=user, onboarded=True).exists()
+    return not onboarded and not Interest.objects.filter(user=user).exists()
+
+
+def _cards(page):
+    return [
+        {
+            "item": item,
+            "video": item.video,
+            "src": media_url(item.video.video_key) if item.video.video_key else item.video.video_url,
+            "poster": media_url(item.video.thumbnail_key) if item.video.thumbnail_key else "",
+            "hue": (item.video.pk * 47) % 360,
+        }
+        for item in page.items
+    ]
+
+
+@login_required
+def home(request):
+    if _needs_onboarding(request.user):
+        return redirect("feed:onboarding")
+    page = feed_page_serve(user=request.user, size=settings.FEED_PAGE_SIZE)
+    return render(request, "feed/home.html", {"cards": _cards(page), "next_cursor": page.next_cursor})
+
+
+@login_required
+def feed_page(request):
+    try:
+        page = feed_page_serve(user=request.user, cursor=request.GET.get("cursor"), size=settings.FEED_PAGE_SIZE)
+    except ValidationError as exc:
+        return HttpResponseBadRequest("; ".join(exc.messages))
+    return render(request, "feed/_cards.html", {"cards": _cards(page), "next_cursor": page.next_cursor})
+
+
+@login_required
+@require_POST
+def interaction_create(request):
+    try:
+        payload = json.loads(request.body or b"{}")
+    except json.JSONDecodeError:
+        return JsonResponse({"errors": {"body": "must be JSON"}}, status=400)
+    result = profile_services.interactions_ingest(user=request.user, events=[payload] if isinstance(payload, dict) else payload)
+    status = 400 if result.errors and not (result.created or result.duplicates) else 200
+    return JsonResponse(
+        {"created": result.created, "duplicates": result.duplicates, "errors": result.errors}, status=status
+    )
+
+
+@login_required
+def onboarding(request):
+    error = ""
+    if request.method == "POST":
+        try:
+            profile_services.onboarding_apply(
+                user=request.user, topics=request.POST.getlist("topics"), free_text=request.POST.get("free_text", "")
+            )
+        except ValidationError as exc:
+            error = "; ".join(exc.messages)
+        else:
+            return redirect("feed:home")
+    topics = [{"slug": slug, "name": name} for slug, (name, _) in TOPICS.items()]
+    return render(request, "feed/onboarding.html", {"topics": topics, "error": error}, status=400 if error else 200)
+
+
+@login_required
+def taste(request):
+    if request.method == "POST":
+        if request.POST.get("action") == "reset":
+            profile_services.taste_reset(user=request.user)
+            messages.info(request, "Your taste was reset. Pick a few interests to start again.")
+            return redirect("feed:onboarding")
+        if request.POST.get("remove", "").isdigit():
+            profile_services.interest_remove(user=request.user, interest_id=int(request.POST["remove"]))
+            messages.info(request, "Interest removed.")
+        return redirect("feed:taste")
+    interests = list(Interest.objects.filter(user=request.user))
+    total = sum(i.weight for i in interests) or 1.0
+    rows = [{"interest": i, "share": round(100 * i.weight / total)} for i in interests]
+    return render(request, "feed/taste.html", {"rows": rows})
+
+
+def signup(request):
+    if request.user.is_authenticated:
+        return redirect("feed:home")
+    form = UserCreationForm(request.POST or None)
+    if request.method == "POST" and form.is_valid():
+        user = form.save()
+        profile_services.profile_ensure(user=user)
+        login(request, user)
+        return redirect("feed:onboarding")
+    return render(request, "registration/signup.html", {"form": form}, status=400 if form.errors else 200)

@@ -1,0 +1,280 @@
+"""The one module that owns FAISS.
+
+A VectorIndex maps database ids to unit vectors (inner product = cosine).
+The database is the source of truth: an index is a cache of it that can be
+rebuilt at any time, catches up incrementally, and is saved atomically
+(temporary file, fsync, rename) so a crash mid-save leaves the old file.
+
+Searches share a read lock and run concurrently; adds and removes take the
+write lock.
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+import os
+import threading
+import time
+from collections.abc import Callable, Iterable
+from contextlib import contextmanager
+from dataclasses import dataclass
+from pathlib import Path
+
+import faiss
+import numpy as np
+
+logger = logging.getLogger("tailor.index")
+
+
+class RWLock:
+    """Many readers or one writer; writers are not starved by a stream of readers."""
+
+    def __init__(self) -> None:
+        self._cond = threading.Condition()
+        self._readers = 0
+        self._writer = False
+        self._waiting_writers = 0
+
+    @contextmanager
+    def read(self):
+        with self._cond:
+            while self._writer or self._waiting_writers:
+                self._cond.wait()
+            self._readers += 1
+        try:
+            yield
+        finally:
+            with self._cond:
+                self._readers -= 1
+                if not self._readers:
+                    self._cond.notify_all()
+
+    @contextmanager
+    def write(self):
+        with self._cond:
+            self._waiting_writers += 1
+            while self._writer or self._readers:
+                self._cond.wait()
+            self._waiting_writers -= 1
+            self._writer = True
+        try:
+            yield
+        finally:
+            with self._cond:
+                self._writer = False
+                self._cond.notify_all()
+
+
+@dataclass
+class Watermark:
+    """What the index has seen of its table: row count and newest change time (epoch seconds)."""
+
+    count: int = 0
+    last: float = 0.0
+
+
+class VectorIndex:
+    def __init__(self, name: str, dim: int, directory: Path, exact_max: int = 200_000):
+        self.name = name
+        self.dim = dim
+        self.directory = Path(directory)
+        self.exact_max = exact_max
+        self.lock = RWLock()
+        self.watermark = Watermark()
+        self._index = self._empty()
+
+    # -- construction -----------------------------------------------------------
+    def _empty(self) -> faiss.Index:
+        # Exact inner-product search; IndexIDMap2 keeps ids and can reconstruct vectors.
+        return faiss.IndexIDMap2(faiss.IndexFlatIP(self.dim))
+
+    @property
+    def path(self) -> Path:
+        return self.directory / f"{self.name}.faiss"
+
+    @property
+    def meta_path(self) -> Path:
+        return self.directory / f"{self.name}.json"
+
+    def __len__(self) -> int:
+        return int(self._index.ntotal)
+
+    # -- writes -----------------------------------------------------------------
+    def upsert(self, ids: np.ndarray, vectors: np.ndarray) -> None:
+        ids = np.asarray(ids, dtype=np.int64)
+        if not len(ids):
+            return
+        vectors = np.ascontiguousarray(vectors, dtype=np.float32)
+        if vectors.shape != (len(ids), self.dim):
+            raise ValueError(f"{self.name}: expected vectors of shape ({len(ids)}, {self.dim}), got {vectors.shape}")
+        with self.lock.write():
+            self._index.remove_ids(ids)  # an upsert of a changed row must not leave its old vector behind
+            self._index.add_with_ids(vectors, ids)
+
+    def remove(self, ids: Iterable[int]) -> int:
+        ids = np.fromiter(ids, dtype=np.int64)
+        if not len(ids):
+            return 0
+        with self.lock.write():
+            return int(self._index.remove_ids(ids))
+
+    def replace_all(self, ids: np.ndarray, vectors: np.ndarray, watermark: Watermark) -> None:
+        fresh = self._empty()
+        if len(ids):
+            fresh.add_with_ids(np.ascontiguousarray(vectors, dtype=np.float32), np.asarray(ids, dtype=np.int64))
+        with self.lock.write():
+            self._index = fresh
+            self.watermark = watermark
+
+    # -- reads ------------------------------------------------------------------
+    def search(self, queries: np.ndarray, k: int) -> tuple[np.ndarray, np.ndarray]:
+        """Top-k by cosine for each query row; missing slots have id -1."""
+        queries = np.ascontiguousarray(np.atleast_2d(queries), dtype=np.float32)
+        with self.lock.read():
+            k = max(1, min(k, int(self._index.ntotal) or 1))
+            return self._index.search(queries, k)
+
+    def ids(self) -> np.ndarray:
+        with self.lock.read():
+            return faiss.vector_to_array(self._index.id_map).astype(np.int64)
+
+    def vectors(self, ids: Iterable[int]) -> np.ndarray:
+        ids = np.fromiter(ids, dtype=np.int64)
+        with self.lock.read():
+            return self._index.reconstruct_batch(ids) if len(ids) else np.zeros((0, self.dim), np.float32)
+
+    # -- persistence ------------------------------------------------------------
+    def save(self) -> None:
+        """Write a temporary file, fsync, then rename: a crash leaves the previous file intact."""
+        self.directory.mkdir(parents=True, exist_ok=True)
+        tmp = self.path.with_name(f".{self.path.name}.{os.getpid()}.{threading.get_ident()}.tmp")
+        with self.lock.read():
+            faiss.write_index(self._index, str(tmp))
+            meta = {"dim": self.dim, "count": self.watermark.count, "last": self.watermark.last, "ntotal": len(self)}
+        with open(tmp, "rb") as fh:
+            os.fsync(fh.fileno())
+        # The metadata names the index it describes, so a pair torn by a crash is detected on load.
+        meta["size"] = tmp.stat().st_size
+        meta_tmp = tmp.with_suffix(".json.tmp")
+        meta_tmp.write_text(json.dumps(meta))
+        os.replace(tmp, self.path)
+        os.replace(meta_tmp, self.meta_path)
+        _fsync_dir(self.directory)
+
+    def load(self) -> bool:
+        """Load the saved index; False (and empty) if it is missing, torn or of another shape."""
+        try:
+            meta = json.loads(self.meta_path.read_text())
+            if meta.get("dim") != self.dim or meta.get("size") != self.path.stat().st_size:
+                raise ValueError("index file and metadata disagree")
+            index = faiss.read_index(str(self.path))
+            if index.d != self.dim or index.ntotal != meta.get("ntotal"):
+                raise ValueError("index shape does not match its metadata")
+        except FileNotFoundError:
+            return False
+        except Exception as exc:  # a torn or foreign file is rebuilt, never trusted
+            logger.warning("index name=%s unreadable (%s); it will be rebuilt", self.name, exc)
+            return False
+        with self.lock.write():
+            self._index = index
+            self.watermark = Watermark(count=meta["count"], last=meta["last"])
+        return True
+
+
+def _fsync_dir(directory: Path) -> None:
+    fd = os.open(directory, os.O_RDONLY)
+    try:
+        os.fsync(fd)
+    finally:
+        os.close(fd)
+
+
+class SyncedIndex:
+    """A VectorIndex kept in step with one table through three callbacks.
+
+    watermark() -> Watermark        cheap: count and newest change of the rows
+    changed_since(t) -> (ids, vecs) rows changed after t
+    all_rows() -> (ids, vecs)       every row, for rebuilds and id diffs
+    """
+
+    def __init__(
+        self,
+        index: VectorIndex,
+        *,
+        watermark: Callable[[], Watermark],
+        changed_since: Callable[[float], tuple[np.ndarray, np.ndarray]],
+        all_ids: Callable[[], np.ndarray],
+        rows_for: Callable[[np.ndarray], tuple[np.ndarray, np.ndarray]],
+        min_interval: float = 1.0,
+    ):
+        self.index = index
+        self._watermark = watermark
+        self._changed_since = changed_since
+        self._all_ids = all_ids
+        self._rows_for = rows_for
+        self.min_interval = min_interval
+        self._checked_at = 0.0
+        self._sync_lock = threading.Lock()
+        self._loaded = False
+
+    def ready(self, *, force: bool = False) -> VectorIndex:
+        """The index, caught up with the database (checked at most every min_interval seconds,
+        or now with force)."""
+        now = time.monotonic()
+        if self._loaded and not force and now - self._checked_at < self.min_interval:
+            return self.index
+        with self._sync_lock:
+            if not self._loaded:
+                if not self.index.load():
+                    self.rebuild()
+                self._loaded = True
+            if force or time.monotonic() - self._checked_at >= self.min_interval:
+                self.sync()
+                self._checked_at = time.monotonic()
+        return self.index
+
+    def table_count(self) -> int:
+        return self._watermark().count
+
+    def rebuild(self, progress: Callable[[int, int], None] | None = None) -> int:
+        started = time.monotonic()
+        mark = self._watermark()
+        ids = self._all_ids()
+        vectors = np.zeros((0, self.index.dim), np.float32)
+        chunks_ids, chunks_vecs = [], []
+        for start in range(0, len(ids), 10_000):
+            got_ids, got_vecs = self._rows_for(ids[start : start + 10_000])
+            chunks_ids.append(got_ids)
+            chunks_vecs.append(got_vecs)
+            if progress:
+                progress(min(start + 10_000, len(ids)), len(ids))
+        if chunks_ids:
+            ids = np.concatenate(chunks_ids)
+            vectors = np.vstack(chunks_vecs) if len(ids) else vectors
+        self.index.replace_all(ids, vectors, mark)
+        self.index.save()
+        logger.info("index name=%s rebuilt n=%d ms=%.0f", self.index.name, len(ids), 1000 * (time.monotonic() - started))
+        return len(ids)
+
+    def sync(self) -> bool:
+        """Bring the index level with the table; True if anything changed."""
+        mark = self._watermark()
+        have = self.index.watermark
+        if mark.count == have.count and mark.last == have.last:
+            return False
+        ids, vectors = self._changed_since(have.last)
+        self.index.upsert(ids, vectors)
+        if len(self.index) != mark.count:
+            # Rows were deleted (or added with old timestamps): diff ids against the table.
+            table_ids = self._all_ids()
+            present = self.index.ids()
+            gone = np.setdiff1d(present, table_ids, assume_unique=True)
+            missing = np.setdiff1d(table_ids, present, assume_unique=True)
+            self.index.remove(gone)
+            if len(missing):
+                self.index.upsert(*self._rows_for(missing))
+        self.index.watermark = mark
+        self.index.save()
+        logger.info("index name=%s synced n=%d changed=%d", self.index.name, len(self.index), len(ids))
+        return True

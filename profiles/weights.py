@@ -1,0 +1,38 @@
+"""How much each kind of interaction says about taste: the one place these numbers live.
+
+Positive weights pull the nearest interest toward the item; negative weights push
+it away and mark the item for ranking penalties. The scale follows the published
+feed rankers: an explicit negative outweighs several positives (X weights a
+report at -369 against a like at 0.5), and a view counts by how much was watched.
+"""
+
+from __future__ import annotations
+
+from profiles.models import Interaction
+
+Kind = Interaction.Kind
+
+WEIGHTS: dict[str, float] = {
+    Kind.LIKE: 1.0,
+    Kind.SHARE: 1.5,
+    Kind.VIEW: 0.5,  # scaled by watch fraction, see event_weight
+    Kind.SKIP: -0.3,
+    Kind.DISLIKE: -1.0,
+    Kind.HIDE: -2.0,
+}
+
+# A view below this watch fraction says the viewer moved on: treated as a weak skip.
+VIEW_SKIP_FRACTION = 0.15
+
+NEGATIVE_KINDS = frozenset({Kind.SKIP, Kind.DISLIKE, Kind.HIDE})
+# Never shown again unless the viewer asks.
+EXCLUDED_KINDS = frozenset({Kind.DISLIKE, Kind.HIDE})
+
+
+def event_weight(kind: str, watch_fraction: float | None = None) -> float:
+    weight = WEIGHTS[kind]
+    if kind == Kind.VIEW and watch_fraction is not None:
+        if watch_fraction < VIEW_SKIP_FRACTION:
+            return WEIGHTS[Kind.SKIP] * 0.5
+        return weight * min(watch_fraction, 1.0)
+    return weight

@@ -1,0 +1,99 @@
+"""The feed through its services: taste from onboarding and likes, seen filtering, stable pages."""
+
+from collections import Counter
+
+import pytest
+
+from feed.selectors import ranked_for_user
+from feed.services import feed_page_serve
+from profiles.services import interaction_record, onboarding_apply
+
+
+@pytest.fixture
+def viewer(make_user, catalog):
+    return make_user()
+
+
+def genres(items, genre_lookup):
+    return Counter(genre_lookup(i.video.pk) for i in items)
+
+
+def test_onboarding_topic_drives_first_page(viewer, genre_lookup):
+    onboarding_apply(user=viewer, topics=["cooking"])
+    page = feed_page_serve(user=viewer, size=6)
+    counts = genres(page.items, genre_lookup)
+    assert counts.most_common(1)[0][0] == "cooking", counts
+    assert all(i.reason for i in page.items)
+
+
+def test_cooking_and_scifi_viewer_gets_both(viewer, catalog, genre_lookup):
+    for video in catalog["cooking"][:3] + catalog["scifi"][:3]:
+        interaction_record(user=viewer, video=video, kind="like")
+    from profiles.models import Interest
+
+    labels = set(Interest.objects.filter(user=viewer).values_list("label", flat=True))
+    assert {"Cooking", "Science fiction"} <= labels
+    items = ranked_for_user(user=viewer, k=6, explore_slots=0)
+    counts = genres(items, genre_lookup)
+    assert counts["cooking"] >= 2 and counts["scifi"] >= 2, counts
+
+
+def test_a_like_changes_the_next_page(viewer, catalog, genre_lookup):
+    onboarding_apply(user=viewer, topics=["gardening"])
+    first = feed_page_serve(user=viewer, size=4)
+    assert "scifi" not in genres(first.items[:3], genre_lookup)
+    for video in catalog["scifi"][:2]:
+        interaction_record(user=viewer, video=video, kind="like")
+    second = feed_page_serve(user=viewer, cursor=first.next_cursor, size=4)
+    assert genres(second.items, genre_lookup)["scifi"] >= 1
+
+
+def test_seen_and_disliked_never_return_and_pages_never_repeat(viewer, catalog):
+    onboarding_apply(user=viewer, topics=["cooking", "scifi"])
+    disliked = catalog["cooking"][0]
+    interaction_record(user=viewer, video=disliked, kind="dislike")
+    watched = catalog["scifi"][0]
+    interaction_record(user=viewer, video=watched, kind="view", watch_fraction=0.9)
+    served, cursor = [], None
+    for _ in range(10):
+        page = feed_page_serve(user=viewer, cursor=cursor, size=5)
+        served += [i.video.pk for i in page.items]
+        cursor = page.next_cursor
+        if not page.items:
+            break
+    assert len(served) == len(set(served)), "a page repeated an item"
+    assert disliked.pk not in served and watched.pk not in served
+    total = sum(len(v) for v in catalog.values())
+    assert len(served) == total - 2, "pages skipped an item"
+
+
+def test_dislike_pushes_similar_items_down(viewer, catalog, genre_lookup):
+    onboarding_apply(user=viewer, topics=["cooking", "cars"])
+    before = [genre_lookup(i.video.pk) for i in ranked_for_user(user=viewer, k=6, explore_slots=0)]
+    for video in catalog["cars"][:2]:
+        interaction_record(user=viewer, video=video, kind="dislike")
+    after = [genre_lookup(i.video.pk) for i in ranked_for_user(user=viewer, k=6, explore_slots=0)]
+    assert after.count("cars") < before.count("cars"), (before, after)
+
+
+def test_other_viewers_private_renders_never_show(viewer, make_user, catalog):
+    from generation.models import Video
+
+    other = make_user()
+    private = catalog["cooking"][1]
+    Video.objects.filter(pk=private.pk).update(made_for=other)
+    onboarding_apply(user=viewer, topics=["cooking"])
+    shown = {i.video.pk for i in ranked_for_user(user=viewer, k=30)}
+    assert private.pk not in shown
+    assert private.pk in {i.video.pk for i in ranked_for_user(user=other, k=30)}
+
+
+def test_forged_cursor_is_rejected(viewer, make_user):
+    from django.core.exceptions import ValidationError
+
+    onboarding_apply(user=viewer, topics=["cooking"])
+    page = feed_page_serve(user=viewer, size=2)
+    with pytest.raises(ValidationError, match="cursor"):
+        feed_page_serve(user=make_user(), cursor=page.next_cursor)
+    with pytest.raises(ValidationError, match="cursor"):
+        feed_page_serve(user=viewer, cursor=page.next_cursor + "x")

@@ -1,0 +1,77 @@
+"""Settings from the environment: strict parsing, and a clear error naming the variable."""
+
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+from django.core.exceptions import ImproperlyConfigured
+
+from config.env import SettingError, env_bool, env_db, env_int, env_url
+
+ROOT = Path(__file__).resolve().parent.parent
+
+
+@pytest.mark.parametrize(
+    "name, value, expect",
+    [
+        ("DJANGO_DEBUG", "maybe", "expected a boolean"),
+        ("TAILOR_FEED_PAGE_SIZE", "ten", "expected an integer"),
+        ("TAILOR_FEED_PAGE_SIZE", "0", "expected an integer in [1, 100]"),
+        ("DATABASE_URL", "mysql://root@localhost/tailor", "postgres://"),
+        ("DRAMATIQ_BROKER_URL", "http://127.0.0.1:6379", "redis://"),
+        ("AWS_S3_ENDPOINT_URL", "127.0.0.1:8333", "http://"),
+        ("TAILOR_RENDERER_DEVICE", "tpu", "one of auto, cpu, cuda"),
+    ],
+)
+def test_bad_setting_stops_startup_naming_the_variable(name, value, expect, tmp_path):
+    env = {k: v for k, v in os.environ.items() if not k.startswith(("DATABASE_URL", "DRAMATIQ", "USE_S3", "AWS_"))}
+    env.update({name: value, "TAILOR_DATA_DIR": str(tmp_path)})
+    proc = subprocess.run(
+        [sys.executable, "manage.py", "check"], cwd=ROOT, env=env, capture_output=True, text=True, timeout=120
+    )
+    assert proc.returncode != 0
+    assert f"Setting {name}={value!r} is invalid" in proc.stderr
+    assert expect in proc.stderr
+
+
+def test_s3_without_keys_is_refused(tmp_path):
+    env = {k: v for k, v in os.environ.items() if not k.startswith("AWS_")}
+    env.update({"USE_S3": "true", "TAILOR_DATA_DIR": str(tmp_path)})
+    proc = subprocess.run([sys.executable, "manage.py", "check"], cwd=ROOT, env=env, capture_output=True, text=True, timeout=120)
+    assert proc.returncode != 0
+    assert "AWS_ACCESS_KEY_ID" in proc.stderr
+
+
+def test_helpers_parse_strictly(monkeypatch):
+    monkeypatch.setenv("X_BOOL", "Yes")
+    assert env_bool("X_BOOL", False) is True
+    monkeypatch.setenv("X_BOOL", "off")
+    assert env_bool("X_BOOL", True) is False
+    monkeypatch.setenv("X_INT", " 42 ")
+    assert env_int("X_INT", 1) == 42
+    monkeypatch.setenv("X_INT", "4.2")
+    with pytest.raises(SettingError, match="X_INT"):
+        env_int("X_INT", 1)
+    assert issubclass(SettingError, ImproperlyConfigured)
+    monkeypatch.delenv("X_URL", raising=False)
+    assert env_url("X_URL", None, schemes=("redis",)) is None
+    monkeypatch.setenv("X_DB", "postgres://postgres@127.0.0.1:5432/tailor")
+    config = env_db("X_DB", Path("/tmp/x.sqlite3"))
+    assert config["ENGINE"] == "django.db.backends.postgresql" and config["NAME"] == "tailor"
+    monkeypatch.setenv("X_DB", "postgres://postgres@127.0.0.1:5432/")
+    with pytest.raises(SettingError, match="names the database"):
+        env_db("X_DB", Path("/tmp/x.sqlite3"))
+
+
+def test_embedded_defaults(settings):
+    # Checked on the settings module as loaded in the embedded run only.
+    if os.environ.get("DATABASE_URL"):
+        pytest.skip("this run uses real services; the embedded defaults are checked in the embedded run")
+    from django.conf import settings as live
+
+    assert live.DATABASES["default"]["ENGINE"] == "django.db.backends.sqlite3"
+    assert "journal_mode=WAL" in live.DATABASES["default"]["OPTIONS"]["init_command"]
+    assert live.BROKER_KIND == "stub"
+    assert live.STORAGES["default"]["BACKEND"] == "django.core.files.storage.FileSystemStorage"
