@@ -1,0 +1,71 @@
+"""The web feed in a real browser: Debian's chromium driven by Playwright."""
+
+import os
+import re
+from pathlib import Path
+
+import pytest
+
+from tests.services import unavailable
+
+CHROMIUM = "/usr/bin/chromium"
+ARTIFACTS = Path(__file__).resolve().parent.parent / "test-artifacts"
+ARGS = [
+    "--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run",
+    "--disable-background-networking", "--disable-component-update", "--disable-sync",
+]
+
+
+@pytest.fixture
+def page(monkeypatch):
+    # Playwright's sync API runs an event loop in this thread; the ORM calls the test makes are still sync.
+    monkeypatch.setenv("DJANGO_ALLOW_ASYNC_UNSAFE", "true")
+    if not os.path.exists(CHROMIUM):
+        unavailable(f"{CHROMIUM} is not installed (apt-get install chromium)")
+    from playwright.sync_api import sync_playwright
+
+    with sync_playwright() as p:
+        browser = p.chromium.launch(executable_path=CHROMIUM, headless=True, args=ARGS)
+        context = browser.new_context(viewport={"width": 480, "height": 860})
+        page = context.new_page()
+        page.set_default_timeout(20_000)
+        yield page
+        context.close()
+        browser.close()
+
+
+@pytest.mark.browser
+def test_signup_onboard_like_and_scroll(transactional_db, catalog, live_server, page, genre_lookup):
+    from profiles.models import Interaction
+
+    ARTIFACTS.mkdir(exist_ok=True)
+    page.goto(live_server.url + "/")
+    assert "/accounts/login/" in page.url
+    page.click("text=Create an account")
+    page.fill("#id_username", "browser-viewer")
+    page.fill("#id_password1", "a-Long-pass-9876")
+    page.fill("#id_password2", "a-Long-pass-9876")
+    page.click("button:has-text('Sign up')")
+    page.wait_for_url(re.compile(r".*/onboarding$"))
+
+    page.click("label.chip:has-text('Gardening')")
+    page.click("button:has-text('Show me my feed')")
+    page.wait_for_selector("article.card")
+    first_ids = [int(x) for x in page.eval_on_selector_all("article.card", "els => els.map(e => e.dataset.video)")]
+    assert genre_lookup(first_ids[0]) == "gardening"
+    page.screenshot(path=str(ARTIFACTS / "feed-first-page.png"))
+
+    # Like the first card; the button turns on once the server has recorded it.
+    page.locator("article.card").first.locator("button[data-kind=like]").click()
+    page.wait_for_selector("article.card >> nth=0 >> button.done[data-kind=like]")
+    assert Interaction.objects.filter(user__username="browser-viewer", kind="like", video_id=first_ids[0]).exists()
+
+    # Infinite scroll: reaching the end loads the next page, with no repeats.
+    page.evaluate("document.getElementById('feed').scrollTo(0, 1e9)")
+    page.wait_for_function(f"document.querySelectorAll('article.card').length > {len(first_ids)}")
+    all_ids = page.eval_on_selector_all("article.card", "els => els.map(e => e.dataset.video)")
+    assert len(all_ids) == len(set(all_ids))
+    page.screenshot(path=str(ARTIFACTS / "feed-after-scroll.png"))
+
+    page.goto(live_server.url + "/taste")
+    assert page.locator(".interest .label", has_text="Gardening").count() == 1

@@ -1,0 +1,85 @@
+"""`make run` on a fresh data dir: migrates, seeds, prints an admin password once, and serves the feed."""
+
+import http.cookiejar
+import os
+import re
+import signal
+import socket
+import subprocess
+import time
+import urllib.parse
+import urllib.request
+from pathlib import Path
+
+import pytest
+
+ROOT = Path(__file__).resolve().parent.parent
+
+
+def _free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+class Browser:
+    """A cookie-keeping HTTP client that speaks Django's CSRF, enough to log in and post forms."""
+
+    def __init__(self, base):
+        self.base = base
+        self.jar = http.cookiejar.CookieJar()
+        self.opener = urllib.request.build_opener(urllib.request.HTTPCookieProcessor(self.jar))
+
+    def get(self, path):
+        with self.opener.open(self.base + path, timeout=30) as r:
+            return r.status, r.geturl(), r.read().decode()
+
+    def post(self, path, fields):
+        token = next(c.value for c in self.jar if c.name == "csrftoken")
+        data = urllib.parse.urlencode({**fields, "csrfmiddlewaretoken": token}, doseq=True).encode()
+        request = urllib.request.Request(self.base + path, data=data, headers={"Referer": self.base + path})
+        with self.opener.open(request, timeout=60) as r:
+            return r.status, r.geturl(), r.read().decode()
+
+
+@pytest.mark.timeout(600)
+def test_make_run_serves_a_personalized_feed(tmp_path):
+    port = _free_port()
+    env = {k: v for k, v in os.environ.items() if not k.startswith(("DATABASE_URL", "DRAMATIQ", "USE_S3", "AWS_"))}
+    env.update(TAILOR_DATA_DIR=str(tmp_path / "data"), PYTHONUNBUFFERED="1")
+    log = open(tmp_path / "run.log", "w+")
+    proc = subprocess.Popen(
+        ["make", "--no-print-directory", "run", f"ADDR=127.0.0.1:{port}"],
+        cwd=ROOT, env=env, stdout=log, stderr=subprocess.STDOUT, start_new_session=True,
+    )
+    base = f"http://127.0.0.1:{port}"
+    try:
+        deadline = time.monotonic() + 400
+        while True:
+            assert proc.poll() is None, (tmp_path / "run.log").read_text()[-3000:]
+            assert time.monotonic() < deadline, "make run did not come up"
+            try:
+                with urllib.request.urlopen(base + "/healthz", timeout=10) as r:
+                    health = r.status
+                break
+            except OSError:
+                time.sleep(1)
+        assert health == 200
+        output = (tmp_path / "run.log").read_text()
+        passwords = re.findall(r"password: (\S+)", output)
+        assert len(passwords) == 1, output[-2000:]
+
+        browser = Browser(base)
+        status, url, _ = browser.get("/")
+        assert "/accounts/login/" in url
+        status, url, _ = browser.post("/accounts/login/", {"username": "admin", "password": passwords[0]})
+        assert url.endswith("/onboarding"), url
+        status, url, html = browser.post("/onboarding", {"topics": ["cooking", "jazz"]})
+        assert url == base + "/" and status == 200
+        cards = re.findall(r'<article class="card"', html)
+        assert len(cards) >= 5
+        assert "Because you like Cooking" in html or "Because you like Jazz" in html
+    finally:
+        os.killpg(proc.pid, signal.SIGTERM)
+        proc.wait(30)
+        log.close()
