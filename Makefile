@@ -27,7 +27,7 @@ migrate: $(VENV)/.installed
 
 ## Start the platform on embedded defaults (SQLite, in-process jobs, local media), seeded with a demo.
 run: migrate
-	@if [ "$${TAILOR_SEED_DEMO:-true}" != "false" ]; then $(PY) manage.py seed_demo; fi
+	$(PY) manage.py seed_demo
 	$(PY) manage.py ensure_admin
 	$(PY) manage.py serve $(ADDR)
 

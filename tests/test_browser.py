@@ -18,6 +18,7 @@ ARGS = [
 
 @pytest.fixture
 def page(monkeypatch):
+
     # Playwright's sync API runs an event loop in this thread; the ORM calls the test makes are still sync.
     monkeypatch.setenv("DJANGO_ALLOW_ASYNC_UNSAFE", "true")
     if not os.path.exists(CHROMIUM):
@@ -32,6 +33,20 @@ def page(monkeypatch):
         yield page
         context.close()
         browser.close()
+    _close_live_server_connections()
+
+
+def _close_live_server_connections():
+    """The live server's request threads can leave a PostgreSQL session open after the test;
+    end them so the test database can be dropped."""
+    from django.db import connection
+
+    if connection.vendor == "postgresql":
+        with connection.cursor() as cursor:
+            cursor.execute(
+                "SELECT pg_terminate_backend(pid) FROM pg_stat_activity"
+                " WHERE datname = current_database() AND pid <> pg_backend_pid()"
+            )
 
 
 @pytest.mark.browser

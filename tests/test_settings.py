@@ -65,13 +65,21 @@ def test_helpers_parse_strictly(monkeypatch):
         env_db("X_DB", Path("/tmp/x.sqlite3"))
 
 
-def test_embedded_defaults(settings):
-    # Checked on the settings module as loaded in the embedded run only.
-    if os.environ.get("DATABASE_URL"):
-        pytest.skip("this run uses real services; the embedded defaults are checked in the embedded run")
+def test_backends_follow_the_environment():
+    """Unset variables give the embedded defaults; set ones give the real services."""
     from django.conf import settings as live
 
-    assert live.DATABASES["default"]["ENGINE"] == "django.db.backends.sqlite3"
-    assert "journal_mode=WAL" in live.DATABASES["default"]["OPTIONS"]["init_command"]
-    assert live.BROKER_KIND == "stub"
-    assert live.STORAGES["default"]["BACKEND"] == "django.core.files.storage.FileSystemStorage"
+    db = live.DATABASES["default"]
+    if os.environ.get("DATABASE_URL"):
+        assert db["ENGINE"] == "django.db.backends.postgresql" and db["CONN_HEALTH_CHECKS"]
+    else:
+        assert db["ENGINE"] == "django.db.backends.sqlite3"
+        assert "journal_mode=WAL" in db["OPTIONS"]["init_command"]
+    broker_url = os.environ.get("DRAMATIQ_BROKER_URL", "")
+    expected = {"": "stub", "redis": "redis", "amqp": "rabbitmq"}[broker_url.split(":", 1)[0] if broker_url else ""]
+    assert live.BROKER_KIND == expected
+    assert type(__import__("dramatiq").get_broker()).__name__ == {
+        "stub": "StubBroker", "redis": "RedisBroker", "rabbitmq": "RabbitmqBroker"
+    }[expected]
+    backend = live.STORAGES["default"]["BACKEND"]
+    assert backend == ("storages.backends.s3.S3Storage" if os.environ.get("USE_S3") == "true" else "django.core.files.storage.FileSystemStorage")

@@ -1,0 +1,16 @@
+"""gunicorn for the web process type. Each worker loads the embedder and the item index once."""
+
+import os
+
+bind = os.environ.get("TAILOR_BIND", "127.0.0.1:8000")
+workers = int(os.environ.get("WEB_CONCURRENCY", "2"))
+threads = int(os.environ.get("WEB_THREADS", "4"))
+worker_class = "gthread"
+timeout = 60
+graceful_timeout = 30
+# No preload: torch and FAISS are loaded after fork, in each worker.
+preload_app = False
+max_requests = 5000
+max_requests_jitter = 500
+accesslog = None  # core.middleware.RequestLogMiddleware writes one line per request with its id
+errorlog = "-"
