@@ -207,6 +207,7 @@ EMBEDDER_BATCH_SIZE = env_int("TAILOR_EMBEDDER_BATCH_SIZE", 64, min_value=1, max
 INDEX_DIR = env_path("TAILOR_INDEX_DIR", DATA_DIR / "index")
 INDEX_SYNC_SECONDS = env_float("TAILOR_INDEX_SYNC_SECONDS", 1.0, min_value=0.0)
 INDEX_EXACT_MAX = env_int("TAILOR_INDEX_EXACT_MAX", 200_000, min_value=1)
+INDEX_NPROBE = env_int("TAILOR_INDEX_NPROBE", 64, min_value=1, max_value=65536)
 RENDERER_MODEL = env_str("TAILOR_RENDERER_MODEL", "")  # empty: tiny pipeline built under DATA_DIR
 RENDERER_PIPELINE = env_str("TAILOR_RENDERER_PIPELINE", "WanPipeline")
 RENDERER_DEVICE = env_str("TAILOR_RENDERER_DEVICE", "auto", choices=("auto", "cpu", "cuda"))

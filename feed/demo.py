@@ -181,7 +181,7 @@ def demo_catalog() -> list[dict]:
 
 def demo_seed(*, progress: Callable[[str], None] = print) -> dict[str, int]:
     """Load the demo catalogue and simulated viewers. Idempotent: running again changes nothing."""
-    from profiles.services import interaction_record, user_get_or_create_external
+    from profiles.services import EventIn, interactions_ingest_bulk, user_get_or_create_external
 
     created = 0
     with transaction.atomic():
@@ -196,7 +196,7 @@ def demo_seed(*, progress: Callable[[str], None] = print) -> dict[str, int]:
     for video in Video.objects.filter(external_id__startswith="demo-"):
         by_genre.setdefault(video.external_id.split("-")[1], []).append(video)
     genres = sorted(by_genre)
-    events = 0
+    rows: list[EventIn] = []
     for n in range(DEMO_USERS):
         external = f"demo-viewer-{n:02d}"
         user = user_get_or_create_external(external_id=external)
@@ -208,11 +208,11 @@ def demo_seed(*, progress: Callable[[str], None] = print) -> dict[str, int]:
         for genre in rng.sample([g for g in genres if g not in loves], 2):
             plan.append((rng.choice(by_genre[genre]), "skip", None))
         for i, (video, kind, fraction) in enumerate(plan):
-            _, was_created = interaction_record(
-                user=user, video=video, kind=kind, watch_fraction=fraction if kind == "view" else None,
-                client_event_id=f"seed-{external}-{i}",
-            )
-            events += was_created
+            rows.append(EventIn(
+                index=len(rows), user=user, video=video.pk, kind=kind,
+                watch_fraction=fraction if kind == "view" else None, client_event_id=f"seed-{external}-{i}",
+            ))
+    events = interactions_ingest_bulk(events=rows).created
     progress(f"demo viewers: {DEMO_USERS}, new events: {events}")
     return {"videos_created": created, "videos_embedded": embedded, "events_created": events}
 

@@ -22,7 +22,7 @@ from core.vec import from_bytes, to_bytes
 from generation.models import Video
 from profiles import weights
 from profiles.models import Interaction, Interest, Profile
-from profiles.taste import taste_update
+from profiles.taste import Fold, fold, fold_save, taste_update
 
 logger = logging.getLogger("tailor.profiles")
 User = get_user_model()
@@ -49,7 +49,7 @@ def user_get_or_create_external(*, external_id: str) -> Any:
     return user
 
 
-def _clean_event(kind: Any, value: Any, watch_fraction: Any, client_event_id: Any) -> tuple:
+def _event_errors(kind: Any, value: Any, watch_fraction: Any, client_event_id: Any) -> dict[str, str]:
     errors: dict[str, str] = {}
     if kind not in KINDS:
         errors["kind"] = f"must be one of {', '.join(sorted(KINDS))}"
@@ -62,9 +62,15 @@ def _clean_event(kind: Any, value: Any, watch_fraction: Any, client_event_id: An
         errors["watch_fraction"] = "must be between 0 and 1"
     if client_event_id is not None and (not isinstance(client_event_id, str) or not 0 < len(client_event_id) <= 100):
         errors["client_event_id"] = "must be a string of 1 to 100 characters"
-    if errors:
-        raise ValidationError(errors)
-    return kind, value, watch_fraction, client_event_id
+    return errors
+
+
+def _counter_updates(kind: str) -> dict[str, int]:
+    if kind in (Interaction.Kind.LIKE, Interaction.Kind.SHARE):
+        return {"views": 1, "likes": 1}
+    if kind in weights.NEGATIVE_KINDS:
+        return {"views": 1, "negatives": 1}
+    return {"views": 1}
 
 
 def interaction_record(
@@ -77,9 +83,12 @@ def interaction_record(
     client_event_id: str | None = None,
     at: datetime | None = None,
 ) -> tuple[Interaction, bool]:
-    """Record one event and fold it into taste. Returns (interaction, created); a repeated
-    client_event_id returns the first interaction and changes nothing."""
-    kind, value, watch_fraction, client_event_id = _clean_event(kind, value, watch_fraction, client_event_id)
+    """Record one event and fold it into taste before returning, so the next feed page
+    already reflects it. Returns (interaction, created); a repeated client_event_id
+    returns the first interaction and changes nothing."""
+    errors = _event_errors(kind, value, watch_fraction, client_event_id)
+    if errors:
+        raise ValidationError(errors)
     if not isinstance(video, Video):
         video = Video.objects.filter(pk=video).first()
         if video is None:
@@ -101,12 +110,7 @@ def interaction_record(
                 client_event_id=client_event_id,
                 created_at=at or timezone.now(),
             )
-            counters = {"views": F("views") + 1}
-            if kind in (Interaction.Kind.LIKE, Interaction.Kind.SHARE):
-                counters["likes"] = F("likes") + 1
-            elif kind in weights.NEGATIVE_KINDS:
-                counters["negatives"] = F("negatives") + 1
-            Video.objects.filter(pk=video.pk).update(**counters)
+            Video.objects.filter(pk=video.pk).update(**{k: F(k) + n for k, n in _counter_updates(kind).items()})
             if video.embedding is not None:
                 taste_update(
                     user=user,
@@ -125,52 +129,128 @@ def interaction_record(
 
 
 @dataclass
+class EventIn:
+    """One incoming event for bulk ingest; `index` is what errors refer to (a line or list position)."""
+
+    index: int
+    user: Any
+    video: Any
+    kind: Any
+    value: Any = None
+    watch_fraction: Any = None
+    client_event_id: Any = None
+    at: datetime | None = None
+
+
+@dataclass
 class IngestResult:
     created: int = 0
     duplicates: int = 0
     errors: list[dict[str, Any]] = field(default_factory=list)
 
 
-def interactions_ingest(*, user, events: list[dict[str, Any]]) -> IngestResult:
-    """A batch of events from one viewer; bad ones are reported by index and field, good ones kept."""
+def interactions_ingest_bulk(*, events: list[EventIn], chunk_size: int = 2000) -> IngestResult:
+    """Record many events at once: the same validation, counters and taste folding as
+    interaction_record, with one read and one write per user and chunk. Bad events are
+    reported with their index and field; good events in the same batch are kept.
+    Events repeating a client_event_id (in the batch or already stored) are dropped."""
     result = IngestResult()
+    for start in range(0, len(events), chunk_size):
+        _ingest_chunk(events[start : start + chunk_size], result)
+    return result
+
+
+def _ingest_chunk(events: list[EventIn], result: IngestResult) -> None:
+    video_ids = {e.video for e in events if isinstance(e.video, int) and not isinstance(e.video, bool)}
+    videos = {
+        v.pk: v for v in Video.objects.filter(pk__in=video_ids).only("id", "embedding", "made_for_id")
+    }
+    good: list[EventIn] = []
+    seen_keys: set[tuple[int, str]] = set()
+    for event in events:
+        errors = _event_errors(event.kind, event.value, event.watch_fraction, event.client_event_id)
+        video = videos.get(event.video) if isinstance(event.video, int) and not isinstance(event.video, bool) else None
+        if video is None or (video.made_for_id is not None and video.made_for_id != event.user.pk):
+            errors["video"] = "no such video" if isinstance(event.video, int) else "must be a positive integer id"
+        if errors:
+            result.errors.append({"index": event.index, "errors": errors})
+            continue
+        if event.client_event_id is not None:
+            key = (event.user.pk, event.client_event_id)
+            if key in seen_keys:
+                result.duplicates += 1
+                continue
+            seen_keys.add(key)
+        good.append(event)
+    if seen_keys:
+        stored = set(
+            Interaction.objects.filter(
+                user_id__in={u for u, _ in seen_keys}, client_event_id__in={c for _, c in seen_keys}
+            ).values_list("user_id", "client_event_id")
+        )
+        fresh = [e for e in good if e.client_event_id is None or (e.user.pk, e.client_event_id) not in stored]
+        result.duplicates += len(good) - len(fresh)
+        good = fresh
+    if not good:
+        return
+    now = timezone.now()
+    good.sort(key=lambda e: (e.at or now))
+    with transaction.atomic():
+        Interaction.objects.bulk_create(
+            [
+                Interaction(
+                    user=e.user, video_id=e.video, kind=e.kind, value=e.value, watch_fraction=e.watch_fraction,
+                    client_event_id=e.client_event_id, created_at=e.at or now,
+                )
+                for e in good
+            ],
+            batch_size=1000,
+        )
+        counters: dict[int, dict[str, int]] = {}
+        for e in good:
+            per_video = counters.setdefault(e.video, {})
+            for name, n in _counter_updates(e.kind).items():
+                per_video[name] = per_video.get(name, 0) + n
+        for video_id, changes in counters.items():
+            Video.objects.filter(pk=video_id).update(**{k: F(k) + n for k, n in changes.items()})
+        by_user: dict[int, list[EventIn]] = {}
+        for e in good:
+            by_user.setdefault(e.user.pk, []).append(e)
+        interests_by_user: dict[int, list[Interest]] = {}
+        for interest in Interest.objects.select_for_update().filter(user_id__in=list(by_user)):
+            interests_by_user.setdefault(interest.user_id, []).append(interest)
+        for user_id, user_events in by_user.items():
+            interests = interests_by_user.get(user_id, [])
+            fold_result = Fold()
+            for e in user_events:
+                blob = videos[e.video].embedding
+                if blob is not None:
+                    fold(interests, from_bytes(blob), weights.event_weight(e.kind, e.watch_fraction), e.at or now,
+                         user=e.user, result=fold_result)
+            fold_save(interests, fold_result)
+    result.created += len(good)
+
+
+API_EVENT_FIELDS = {"video", "kind", "value", "watch_fraction", "client_event_id"}
+
+
+def interactions_ingest(*, user, events: list[dict[str, Any]]) -> IngestResult:
+    """A batch of events from one viewer (web feed, mobile API); bad ones are reported by
+    index and field, good ones kept."""
+    rows, result = [], IngestResult()
     for index, event in enumerate(events):
         if not isinstance(event, dict):
             result.errors.append({"index": index, "errors": {"event": "must be an object"}})
             continue
-        unknown = set(event) - {"video", "kind", "value", "watch_fraction", "client_event_id"}
+        unknown = set(event) - API_EVENT_FIELDS
         if unknown:
             result.errors.append({"index": index, "errors": {f: "unknown field" for f in sorted(unknown)}})
             continue
-        try:
-            _, created = interaction_record(
-                user=user,
-                video=_video_id(event.get("video")),
-                kind=event.get("kind"),
-                value=event.get("value"),
-                watch_fraction=event.get("watch_fraction"),
-                client_event_id=event.get("client_event_id"),
-            )
-        except ValidationError as exc:
-            result.errors.append({"index": index, "errors": _messages(exc)})
-            continue
-        if created:
-            result.created += 1
-        else:
-            result.duplicates += 1
+        rows.append(EventIn(index=index, user=user, **{k: event.get(k) for k in API_EVENT_FIELDS}))
+    bulk = interactions_ingest_bulk(events=rows)
+    result.created, result.duplicates = bulk.created, bulk.duplicates
+    result.errors = sorted(result.errors + bulk.errors, key=lambda e: e["index"])
     return result
-
-
-def _video_id(raw: Any) -> int:
-    if isinstance(raw, bool) or not isinstance(raw, int) or raw <= 0:
-        raise ValidationError({"video": "must be a positive integer id"})
-    return raw
-
-
-def _messages(exc: ValidationError) -> dict[str, str]:
-    if hasattr(exc, "message_dict"):
-        return {k: "; ".join(v) for k, v in exc.message_dict.items()}
-    return {"event": "; ".join(exc.messages)}
 
 
 @transaction.atomic

@@ -9,7 +9,21 @@ from generation.tasks import CPU_QUEUE
 
 @dramatiq.actor(queue_name=CPU_QUEUE, max_retries=3, min_backoff=5_000, time_limit=30 * 60_000)
 def index_refresh() -> None:
-    """Bring the saved item index level with the database (idempotent: a no-op when it already is)."""
+    """Bring every saved index level with the database (idempotent: a no-op when it already is)."""
     from profiles import indexes
 
-    indexes.items().ready(force=True)
+    for get in indexes.ALL.values():
+        get().ready(force=True)
+
+
+@dramatiq.actor(queue_name=CPU_QUEUE, max_retries=3, min_backoff=10_000, time_limit=60 * 60_000)
+def interests_recluster_all() -> None:
+    """Nightly: rebuild every active viewer's learned interests (idempotent)."""
+    from django.contrib.auth import get_user_model
+
+    from profiles.clustering import interests_recluster
+    from profiles.models import Interaction
+
+    User = get_user_model()
+    for user_id in Interaction.objects.values_list("user_id", flat=True).distinct().iterator():
+        interests_recluster(user=User(pk=user_id))

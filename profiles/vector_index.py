@@ -75,19 +75,38 @@ class Watermark:
 
 
 class VectorIndex:
-    def __init__(self, name: str, dim: int, directory: Path, exact_max: int = 200_000):
+    def __init__(self, name: str, dim: int, directory: Path, exact_max: int = 200_000, nprobe: int = 64):
         self.name = name
         self.dim = dim
         self.directory = Path(directory)
         self.exact_max = exact_max
+        self.nprobe = nprobe
         self.lock = RWLock()
         self.watermark = Watermark()
         self._index = self._empty()
+        self._id_cache: np.ndarray | None = None
 
     # -- construction -----------------------------------------------------------
     def _empty(self) -> faiss.Index:
         # Exact inner-product search; IndexIDMap2 keeps ids and can reconstruct vectors.
         return faiss.IndexIDMap2(faiss.IndexFlatIP(self.dim))
+
+    def _approximate(self, train: np.ndarray) -> faiss.Index:
+        """IVF-Flat for large collections: supports ids, removal and reconstruction, and with
+        nprobe lists searched keeps recall@100 above 0.95 (bench: ann)."""
+        n = len(train)
+        nlist = int(min(65536, max(64, 4 * np.sqrt(n))))
+        quantizer = faiss.IndexFlatIP(self.dim)
+        index = faiss.IndexIVFFlat(quantizer, self.dim, nlist, faiss.METRIC_INNER_PRODUCT)
+        sample = train if n <= 64 * nlist else train[np.random.default_rng(0).choice(n, 64 * nlist, replace=False)]
+        index.train(np.ascontiguousarray(sample, dtype=np.float32))
+        index.set_direct_map_type(faiss.DirectMap.Hashtable)
+        index.nprobe = self.nprobe
+        return index
+
+    @property
+    def kind(self) -> str:
+        return "ivf-flat" if isinstance(self._index, faiss.IndexIVF) else "exact"
 
     @property
     def path(self) -> Path:
@@ -111,20 +130,25 @@ class VectorIndex:
         with self.lock.write():
             self._index.remove_ids(ids)  # an upsert of a changed row must not leave its old vector behind
             self._index.add_with_ids(vectors, ids)
+            self._id_cache = None
 
     def remove(self, ids: Iterable[int]) -> int:
         ids = np.fromiter(ids, dtype=np.int64)
         if not len(ids):
             return 0
         with self.lock.write():
+            self._id_cache = None
             return int(self._index.remove_ids(ids))
 
     def replace_all(self, ids: np.ndarray, vectors: np.ndarray, watermark: Watermark) -> None:
-        fresh = self._empty()
-        if len(ids):
-            fresh.add_with_ids(np.ascontiguousarray(vectors, dtype=np.float32), np.asarray(ids, dtype=np.int64))
+        """Build a new index off to the side, then swap it in: searches never see a half-built one."""
+        vectors = np.ascontiguousarray(vectors, dtype=np.float32)
+        fresh = self._approximate(vectors) if len(ids) > self.exact_max else self._empty()
+        for start in range(0, len(ids), 100_000):
+            fresh.add_with_ids(vectors[start : start + 100_000], np.asarray(ids[start : start + 100_000], dtype=np.int64))
         with self.lock.write():
             self._index = fresh
+            self._id_cache = None
             self.watermark = watermark
 
     # -- reads ------------------------------------------------------------------
@@ -136,8 +160,12 @@ class VectorIndex:
             return self._index.search(queries, k)
 
     def ids(self) -> np.ndarray:
+        """Every id in the index (cached until the next write; do not modify the array)."""
         with self.lock.read():
-            return faiss.vector_to_array(self._index.id_map).astype(np.int64)
+            cached = self._id_cache
+            if cached is None:
+                cached = self._id_cache = _index_ids(self._index)
+            return cached
 
     def vectors(self, ids: Iterable[int]) -> np.ndarray:
         ids = np.fromiter(ids, dtype=np.int64)
@@ -162,7 +190,7 @@ class VectorIndex:
         os.replace(meta_tmp, self.meta_path)
         _fsync_dir(self.directory)
 
-    def load(self) -> bool:
+    def load(self) -> bool:  # noqa: C901 - every way a file can be wrong is checked here
         """Load the saved index; False (and empty) if it is missing, torn or of another shape."""
         try:
             meta = json.loads(self.meta_path.read_text())
@@ -176,10 +204,25 @@ class VectorIndex:
         except Exception as exc:  # a torn or foreign file is rebuilt, never trusted
             logger.warning("index name=%s unreadable (%s); it will be rebuilt", self.name, exc)
             return False
+        if isinstance(index, faiss.IndexIVF):
+            index.nprobe = self.nprobe
         with self.lock.write():
             self._index = index
+            self._id_cache = None
             self.watermark = Watermark(count=meta["count"], last=meta["last"])
         return True
+
+
+def _index_ids(index: faiss.Index) -> np.ndarray:
+    if isinstance(index, faiss.IndexIDMap2):
+        return faiss.vector_to_array(index.id_map).astype(np.int64)
+    ivf = faiss.extract_index_ivf(index)
+    parts = []
+    for list_no in range(ivf.nlist):
+        size = ivf.invlists.list_size(list_no)
+        if size:
+            parts.append(faiss.rev_swig_ptr(ivf.invlists.get_ids(list_no), size).copy())
+    return np.sort(np.concatenate(parts)).astype(np.int64) if parts else np.zeros(0, np.int64)
 
 
 def _fsync_dir(directory: Path) -> None:

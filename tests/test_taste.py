@@ -1,0 +1,148 @@
+"""Multi-interest taste: online updates, bulk ingest, re-clustering, and the interest index."""
+
+import numpy as np
+import pytest
+
+from core.vec import from_bytes, normalize
+from profiles import indexes
+from profiles.clustering import interests_recluster
+from profiles.models import Interest
+from profiles.services import EventIn, interaction_record, interactions_ingest_bulk, onboarding_apply
+
+
+def taste_cosine(user, video) -> float:
+    vectors = np.vstack([from_bytes(i.vector) for i in Interest.objects.filter(user=user)])
+    return float((vectors @ from_bytes(video.embedding)).max())
+
+
+def test_like_pulls_and_dislike_or_hide_push(make_user, catalog):
+    user = make_user()
+    onboarding_apply(user=user, topics=["cooking"])
+    target = catalog["cooking"][3]
+    before = taste_cosine(user, target)
+    interaction_record(user=user, video=catalog["cooking"][4], kind="like")
+    after_like = taste_cosine(user, target)
+    assert after_like > before
+    for kind, video in (("dislike", catalog["cooking"][5]), ("hide", catalog["cooking"][6])):
+        pushed_before = taste_cosine(user, video)
+        interaction_record(user=user, video=video, kind=kind)
+        assert taste_cosine(user, video) < pushed_before, kind
+
+
+def test_two_tastes_stay_two_and_beat_the_average(make_user, catalog, genre_lookup):
+    user = make_user()
+    for video in catalog["cooking"][:3] + catalog["scifi"][:3]:
+        interaction_record(user=user, video=video, kind="like")
+    interests = list(Interest.objects.filter(user=user))
+    ivecs = np.vstack([from_bytes(i.vector) for i in interests])
+    # Never one blurred interest: each interest holds items of one taste only, and both tastes have one.
+    liked = catalog["cooking"][:3] + catalog["scifi"][:3]
+    owner = (np.vstack([from_bytes(v.embedding) for v in liked]) @ ivecs.T).argmax(axis=1)
+    tastes_per_interest = {o: {genre_lookup(v.pk) for v, oo in zip(liked, owner) if oo == o} for o in set(owner)}
+    assert all(len(t) == 1 for t in tastes_per_interest.values()), tastes_per_interest
+    assert set().union(*tastes_per_interest.values()) == {"cooking", "scifi"}
+    # Re-clustering the history consolidates them into exactly two.
+    interests = interests_recluster(user=user)
+    assert sorted(i.label for i in interests) == ["Cooking", "Science fiction"]
+    # Items that half-fit both tastes: what an averaged vector lands on in a real catalogue.
+    from generation.services import video_upsert, videos_embed
+
+    bridges = [
+        "Astronaut food: how crews cook meals on the space station",
+        "A robot chef in a futuristic kitchen makes dinner on Mars",
+        "Sci-fi movie snacks: recipes inspired by space films",
+        "Cooking in zero gravity: a science experiment in orbit",
+    ]
+    bridge_ids = {video_upsert(external_id=f"bridge-{n}", title=t, tags=["bridge"])[0].pk for n, t in enumerate(bridges)}
+    videos_embed(video_ids=bridge_ids)
+    index = indexes.items().ready(force=True)
+    ivecs = np.vstack([from_bytes(i.vector) for i in interests])
+
+    def retrieved(queries, k):
+        _, ids = index.search(queries, k)
+        return [int(i) for row in ids for i in row if i >= 0]
+
+    # Per interest: each taste retrieves its own world.
+    per_interest = [genre_lookup(v) if v not in bridge_ids else "bridge" for v in retrieved(ivecs, 4)]
+    assert per_interest.count("cooking") >= 3 and per_interest.count("scifi") >= 3, per_interest
+    # The averaged vector sits between the two and matches each taste worse.
+    average = normalize(ivecs.mean(axis=0))
+    per_best = (ivecs @ ivecs.T).diagonal()
+    assert (ivecs @ average).max() < per_best.min()
+    avg_items = retrieved(average[None, :], 8)
+    per_items = retrieved(ivecs, 4)
+    # The average spends its slots on half-fitting items; per-interest retrieval does not.
+    assert len(set(avg_items) & bridge_ids) >= 2, "the average should land on the half-fitting bridges"
+    assert len(set(per_items) & bridge_ids) < len(set(avg_items) & bridge_ids)
+    pure = lambda items: sum(1 for v in items if v not in bridge_ids and genre_lookup(v) in ("cooking", "scifi"))  # noqa: E731
+    assert pure(per_items) > pure(avg_items)
+
+
+def test_bulk_ingest_learns_exactly_like_single_events(make_user, catalog):
+    a, b = make_user(), make_user()
+    plan = [(catalog["cooking"][0], "like"), (catalog["scifi"][1], "share"), (catalog["cooking"][2], "view"),
+            (catalog["cars"][0], "dislike"), (catalog["scifi"][2], "like"), (catalog["gardening"][0], "skip")]
+    for video, kind in plan:
+        interaction_record(user=a, video=video, kind=kind, watch_fraction=0.7 if kind == "view" else None)
+    rows = [EventIn(index=n, user=b, video=v.pk, kind=k, watch_fraction=0.7 if k == "view" else None) for n, (v, k) in enumerate(plan)]
+    assert interactions_ingest_bulk(events=rows).created == len(plan)
+    ia = sorted(Interest.objects.filter(user=a), key=lambda i: i.label)
+    ib = sorted(Interest.objects.filter(user=b), key=lambda i: i.label)
+    assert [i.label for i in ia] == [i.label for i in ib]
+    for x, y in zip(ia, ib):
+        assert np.allclose(from_bytes(x.vector), from_bytes(y.vector), atol=1e-5)
+        assert x.weight == pytest.approx(y.weight, rel=1e-3) and x.count == y.count
+
+
+def test_bulk_drops_duplicate_client_events(make_user, catalog):
+    user = make_user()
+    video = catalog["cooking"][0]
+    rows = [EventIn(index=n, user=user, video=video.pk, kind="view", client_event_id=cid) for n, cid in enumerate(["a", "b", "a"])]
+    first = interactions_ingest_bulk(events=rows)
+    again = interactions_ingest_bulk(events=rows)
+    assert (first.created, first.duplicates) == (2, 1)
+    assert (again.created, again.duplicates) == (0, 3)
+
+
+def test_recluster_rebuilds_medoids_from_history(make_user, catalog):
+    user = make_user()
+    onboarding_apply(user=user, topics=["gardening"])
+    liked = catalog["cooking"][:4] + catalog["scifi"][:4]
+    for video in liked:
+        interaction_record(user=user, video=video, kind="like")
+    interaction_record(user=user, video=catalog["cars"][0], kind="dislike")
+    rebuilt = interests_recluster(user=user)
+    assert sorted(i.label for i in rebuilt) == ["Cooking", "Science fiction"]
+    liked_vectors = [from_bytes(v.embedding) for v in liked]
+    for interest in rebuilt:
+        # A medoid is a real item the viewer engaged with, not an average.
+        assert any(np.allclose(from_bytes(interest.vector), v) for v in liked_vectors)
+        assert interest.count == 4
+    # Onboarding interests survive re-clustering; learned ones are replaced, not duplicated.
+    origins = sorted(Interest.objects.filter(user=user).values_list("origin", flat=True))
+    assert origins == ["clustered", "clustered", "onboarding"]
+    interests_recluster(user=user)
+    assert Interest.objects.filter(user=user).count() == 3
+
+
+def test_interest_index_tracks_changes_and_account_deletion(make_user, catalog, settings, tmp_path):
+    a, b = make_user(), make_user()
+    onboarding_apply(user=a, topics=["cooking", "jazz"])
+    onboarding_apply(user=b, topics=["scifi"])
+    synced = indexes.interests()
+    index = synced.ready()
+    assert len(index) == 3
+    interaction_record(user=b, video=catalog["gardening"][0], kind="like")  # a new interest for b
+    a_ids = set(Interest.objects.filter(user=a).values_list("id", flat=True))
+    a.delete()
+    synced.ready(force=True)
+    ids = set(index.ids())
+    assert not ids & a_ids, "a deleted account's vectors stayed in the index"
+    assert ids == set(Interest.objects.values_list("id", flat=True))
+    # Incremental equals rebuilt.
+    settings.INDEX_DIR = tmp_path / "rebuilt"
+    indexes.reset()
+    rebuilt = indexes.interests()
+    rebuilt.rebuild()
+    query = from_bytes(catalog["scifi"][0].embedding)[None, :]
+    assert (index.search(query, 3)[1] == rebuilt.index.search(query, 3)[1]).all()
