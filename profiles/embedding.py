@@ -1,15 +1,27 @@
-"""The one module that owns sentence-transformers.
+"""The one module that owns sentence-transformers (and its ONNX Runtime int8 twin).
 
-Texts are embedded in batches, L2-normalised, and cached by a hash of the model
-and the text, so the same text is never embedded twice.
+Texts are embedded in batches, L2-normalised, and cached by a hash of the model,
+backend and text, so the same text is never embedded twice.
+
+Backends (TAILOR_EMBEDDER_BACKEND):
+- torch: sentence-transformers in fp32.
+- onnx-int8: the same transformer exported to ONNX and dynamically quantised to int8
+  (per-channel weights), run by ONNX Runtime with the model's own tokenizer and mean
+  pooling. sentence-transformers' own ONNX backend needs optimum, whose current release
+  pins an older transformers than sentence-transformers 6 accepts, so the export is done
+  here with torch.onnx and onnxruntime.quantization. `make bench` (embedding) measures
+  both and the accuracy loss (cosine to fp32).
+- auto (default): onnx-int8 where the model can be exported (mean pooling), else torch.
 """
 
 from __future__ import annotations
 
 import hashlib
 import logging
+import os
 import threading
 from functools import lru_cache
+from pathlib import Path
 
 import numpy as np
 from django.conf import settings
@@ -37,24 +49,125 @@ def _model():
     return SentenceTransformer(name, device=settings.EMBEDDER_DEVICE, local_files_only=True)
 
 
+class OnnxEncoder:
+    """A sentence-transformers model's transformer + mean pooling, run by ONNX Runtime."""
+
+    def __init__(self, path: Path, tokenizer, max_length: int):
+        import onnxruntime as ort
+
+        options = ort.SessionOptions()
+        options.graph_optimization_level = ort.GraphOptimizationLevel.ORT_ENABLE_ALL
+        options.intra_op_num_threads = os.cpu_count() or 1
+        self.session = ort.InferenceSession(str(path), options, providers=["CPUExecutionProvider"])
+        self.inputs = [i.name for i in self.session.get_inputs()]
+        self.tokenizer = tokenizer
+        self.max_length = max_length
+
+    def encode(self, texts: list[str], batch_size: int) -> np.ndarray:
+        # Length-sorted batches waste little on padding (sentence-transformers does the same).
+        order = np.argsort([-len(t) for t in texts], kind="stable")
+        parts = []
+        for start in range(0, len(texts), batch_size):
+            batch = [texts[i] for i in order[start : start + batch_size]]
+            enc = self.tokenizer(batch, padding=True, truncation=True, max_length=self.max_length, return_tensors="np")
+            feed = {name: enc[name].astype(np.int64) for name in self.inputs}
+            hidden = self.session.run(None, feed)[0]
+            mask = enc["attention_mask"][..., None].astype(np.float32)
+            parts.append((hidden * mask).sum(axis=1) / np.maximum(mask.sum(axis=1), 1e-9))
+        pooled = np.vstack(parts)
+        out = np.empty_like(pooled)
+        out[order] = pooled
+        return normalize(out)
+
+
+def onnx_export(model, directory: Path) -> Path:
+    """Export the model's transformer to ONNX and quantise it to int8; atomic, reused if present."""
+    import torch
+    from onnxruntime.quantization import QuantType, quantize_dynamic
+
+    target = directory / "model-int8.onnx"
+    if target.exists():
+        return target
+    directory.mkdir(parents=True, exist_ok=True)
+    transformer, tokenizer = model[0].auto_model, model[0].tokenizer
+    sample = tokenizer(["an example sentence", "another"], padding=True, return_tensors="pt")
+    names = [n for n in ("input_ids", "attention_mask", "token_type_ids") if n in sample]
+
+    class Wrapped(torch.nn.Module):
+        def __init__(self, inner):
+            super().__init__()
+            self.inner = inner
+
+        def forward(self, *args):
+            return self.inner(**dict(zip(names, args))).last_hidden_state
+
+    fp32 = directory / f".model.{os.getpid()}.onnx"
+    tmp = directory / f".model-int8.{os.getpid()}.onnx"
+    transformer.config._attn_implementation = "eager"  # exportable attention
+    with torch.no_grad():
+        torch.onnx.export(
+            Wrapped(transformer).eval(), tuple(sample[n] for n in names), str(fp32),
+            input_names=names, output_names=["last_hidden_state"],
+            dynamic_axes={n: {0: "batch", 1: "tokens"} for n in [*names, "last_hidden_state"]},
+            opset_version=17, dynamo=False,
+        )
+    quantize_dynamic(str(fp32), str(tmp), weight_type=QuantType.QInt8, per_channel=True)
+    fp32.unlink()
+    os.replace(tmp, target)
+    return target
+
+
+def _onnx_supported(model) -> bool:
+    pooling = [m for m in model if type(m).__name__ == "Pooling"]
+    mode = pooling[0].get_config_dict().get("pooling_mode") if pooling else None
+    return mode == "mean" and type(model[0]).__name__ == "Transformer"
+
+
+@lru_cache(maxsize=1)
+def _backend() -> tuple[str, OnnxEncoder | None]:
+    wanted = settings.EMBEDDER_BACKEND
+    if wanted == "torch":
+        return "torch", None
+    model = _model()
+    if not _onnx_supported(model):
+        if wanted == "onnx-int8":
+            raise RuntimeError(f"TAILOR_EMBEDDER_BACKEND=onnx-int8 needs a mean-pooling transformer; {model_name()} is not")
+        logger.warning("embedder model=%s cannot run on onnx-int8; using torch", model_name())
+        return "torch", None
+    digest = hashlib.sha256(model_name().encode()).hexdigest()[:16]
+    path = onnx_export(model, settings.DATA_DIR / "models" / f"onnx-int8-{digest}")
+    return "onnx-int8", OnnxEncoder(path, model[0].tokenizer, model.max_seq_length)
+
+
+def backend_name() -> str:
+    return _backend()[0]
+
+
 def dimension() -> int:
     return int(_model().get_embedding_dimension())
 
 
 def text_hash(text: str) -> str:
-    return hashlib.sha256(f"{model_name()}\0{text}".encode()).hexdigest()
+    return hashlib.sha256(f"{model_name()}\0{backend_name()}\0{text}".encode()).hexdigest()
+
+
+def encode_torch(texts: list[str]) -> np.ndarray:
+    vectors = _model().encode(
+        texts,
+        batch_size=settings.EMBEDDER_BATCH_SIZE,
+        normalize_embeddings=True,
+        convert_to_numpy=True,
+        show_progress_bar=False,
+    )
+    return normalize(vectors)
 
 
 def _encode(texts: list[str]) -> np.ndarray:
-    with _lock:  # one forward pass at a time; torch already uses every core
-        vectors = _model().encode(
-            texts,
-            batch_size=settings.EMBEDDER_BATCH_SIZE,
-            normalize_embeddings=True,
-            convert_to_numpy=True,
-            show_progress_bar=False,
-        )
-    return normalize(vectors)
+    with _lock:  # one forward pass at a time; the backend already uses every core
+        name, onnx = _backend()
+        if onnx is not None:
+            return onnx.encode(texts, settings.EMBEDDER_BATCH_SIZE)
+        return encode_torch(texts)
 
 
 def embed_texts(texts: list[str]) -> np.ndarray:

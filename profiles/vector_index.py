@@ -98,7 +98,10 @@ class VectorIndex:
         nlist = int(min(65536, max(64, 4 * np.sqrt(n))))
         quantizer = faiss.IndexFlatIP(self.dim)
         index = faiss.IndexIVFFlat(quantizer, self.dim, nlist, faiss.METRIC_INNER_PRODUCT)
-        sample = train if n <= 64 * nlist else train[np.random.default_rng(0).choice(n, 64 * nlist, replace=False)]
+        # 32 points per list and 10 k-means rounds: enough for stable lists, and a 1M build
+        # trains in well under a minute on 2 cores.
+        sample = train if n <= 32 * nlist else train[np.random.default_rng(0).choice(n, 32 * nlist, replace=False)]
+        index.cp.niter = 10
         index.train(np.ascontiguousarray(sample, dtype=np.float32))
         index.set_direct_map_type(faiss.DirectMap.Hashtable)
         index.nprobe = self.nprobe
