@@ -69,14 +69,13 @@ def ranked_for_user(
     # 2. Filter: seen, hidden, disliked, other viewers' private renders.
     ids = [vid for vid in candidates if vid not in excluded]
     visible = Q(made_for__isnull=True) | Q(made_for=user) if include_generated else Q(made_for__isnull=True)
-    videos = {
-        v.pk: v
-        for v in Video.objects.filter(visible, pk__in=ids, embedded_at__isnull=False).only(
-            "id", "title", "description", "tags", "created_at", "views", "likes", "negatives", "made_for_id",
-            "video_url", "video_key", "thumbnail_key", "source", "duration_s",
+    rows = {
+        row[0]: row
+        for row in Video.objects.filter(visible, pk__in=ids, embedded_at__isnull=False).values_list(
+            "id", "created_at", "views", "likes", "negatives", "made_for_id"
         )
     }
-    ids = [vid for vid in ids if vid in videos]
+    ids = [vid for vid in ids if vid in rows]
     if not ids:
         return []
 
@@ -88,15 +87,16 @@ def ranked_for_user(
         .values_list("video__embedding", flat=True)[:NEGATIVE_MEMORY]
     )
     nvecs = np.vstack([from_bytes(b) for b in negatives]) if negatives else np.zeros((0, index.dim), np.float32)
+    stats = np.array([(r[2], r[3], r[4]) for r in (rows[v] for v in ids)], dtype=np.float32)
     feats = ranking.features_for(
         item_vectors=vectors,
         interest_vectors=ivecs,
         interest_weights=iweights,
         negative_vectors=nvecs,
-        popularity=np.array([videos[v].likes * 3 + videos[v].views - 2 * videos[v].negatives for v in ids], np.float32),
-        age_days=np.array([(now - videos[v].created_at).total_seconds() / 86400 for v in ids], np.float32),
+        popularity=stats[:, 1] * 3 + stats[:, 0] - 2 * stats[:, 2],
+        age_days=np.array([(now - rows[v][1]).total_seconds() / 86400 for v in ids], np.float32),
         source_counts=np.array([len(candidates[v].sources) for v in ids], np.float32),
-        made_for_you=np.array([1.0 if videos[v].made_for_id == user.pk else 0.0 for v in ids], np.float32),
+        made_for_you=np.array([1.0 if rows[v][5] == user.pk else 0.0 for v in ids], np.float32),
     )
     scores = ranking.score(feats)
     explore_only = np.array([set(candidates[v].sources) == {"explore"} for v in ids])
@@ -110,9 +110,11 @@ def ranked_for_user(
     for n, pos in enumerate(explore):
         order.insert(min(len(order), (n + 1) * (k // (slots + 1))), pos)
 
+    picked = [ids[pos] for pos in order[:k]]
+    videos = Video.objects.in_bulk(picked)
     result = []
-    for pos in order[:k]:
-        cand = candidates[ids[pos]]
+    for pos, vid in zip(order, picked):
+        cand = candidates[vid]
         source = max(cand.sources, key=lambda s: (s == "made_for_you", s == "interest", cand.sources[s]))
-        result.append(RankedItem(video=videos[ids[pos]], score=float(scores[pos]), source=source, reason=cand.reason))
+        result.append(RankedItem(video=videos[vid], score=float(scores[pos]), source=source, reason=cand.reason))
     return result

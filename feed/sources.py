@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import math
 import random
+import threading
+import time
 from dataclasses import dataclass, field
 from datetime import timedelta
 
@@ -50,13 +52,35 @@ def interest_candidates(
     return out
 
 
+GLOBAL_TTL_S = 30.0  # popular and newest lists are the same for everyone; recompute twice a minute
+_global_cache: dict[str, tuple[float, list]] = {}
+_global_lock = threading.Lock()
+
+
+def _global_list(name: str, compute) -> list:
+    """A process-local, short-lived memo of a list every viewer shares (rebuilt, never shared)."""
+    now = time.monotonic()
+    hit = _global_cache.get(name)
+    if hit and now - hit[0] < GLOBAL_TTL_S:
+        return hit[1]
+    value = list(compute())
+    with _global_lock:
+        _global_cache[name] = (now, value)
+    return value
+
+
+def global_lists_clear() -> None:
+    _global_cache.clear()
+
+
 def popular_candidates(*, limit: int = 100, days: int = 30) -> dict[int, Candidate]:
     since = timezone.now() - timedelta(days=days)
-    rows = (
-        Video.objects.filter(made_for__isnull=True, embedded_at__isnull=False)
+    rows = _global_list(
+        f"popular:{limit}",
+        lambda: Video.objects.filter(made_for__isnull=True, embedded_at__isnull=False)
         .annotate(pop=F("likes") * 3 + F("views") - F("negatives") * 2)
         .order_by("-pop", "-created_at")
-        .values_list("id", "pop", "created_at")[:limit]
+        .values_list("id", "pop", "created_at")[:limit],
     )
     out: dict[int, Candidate] = {}
     for vid, pop, created in rows:
@@ -70,8 +94,13 @@ def fresh_candidates(*, user, limit: int = 50) -> dict[int, Candidate]:
     out: dict[int, Candidate] = {}
     for vid in Video.objects.filter(made_for=user).order_by("-created_at").values_list("id", flat=True)[:limit]:
         _merge(out, vid, "made_for_you", 1.0, "Made for you")
-    public = Video.objects.filter(made_for__isnull=True, embedded_at__isnull=False).order_by("-created_at")
-    for vid in public.values_list("id", flat=True)[:limit]:
+    public = _global_list(
+        f"fresh:{limit}",
+        lambda: Video.objects.filter(made_for__isnull=True, embedded_at__isnull=False)
+        .order_by("-created_at")
+        .values_list("id", flat=True)[:limit],
+    )
+    for vid in public:
         _merge(out, vid, "fresh", 1.0, "New on Tailor")
     return out
 

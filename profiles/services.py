@@ -22,7 +22,7 @@ from core.vec import from_bytes, to_bytes
 from generation.models import Video
 from profiles import weights
 from profiles.models import Interaction, Interest, Profile
-from profiles.taste import Fold, fold, fold_save, taste_update
+from profiles.taste import Fold, fold, fold_save_many, taste_update
 
 logger = logging.getLogger("tailor.profiles")
 User = get_user_model()
@@ -211,14 +211,19 @@ def _ingest_chunk(events: list[EventIn], result: IngestResult) -> None:
             per_video = counters.setdefault(e.video, {})
             for name, n in _counter_updates(e.kind).items():
                 per_video[name] = per_video.get(name, 0) + n
+        # One UPDATE per distinct increment, not per video: few distinct ones occur in a chunk.
+        by_change: dict[tuple, list[int]] = {}
         for video_id, changes in counters.items():
-            Video.objects.filter(pk=video_id).update(**{k: F(k) + n for k, n in changes.items()})
+            by_change.setdefault(tuple(sorted(changes.items())), []).append(video_id)
+        for changes, ids in by_change.items():
+            Video.objects.filter(pk__in=ids).update(**{k: F(k) + n for k, n in changes})
         by_user: dict[int, list[EventIn]] = {}
         for e in good:
             by_user.setdefault(e.user.pk, []).append(e)
         interests_by_user: dict[int, list[Interest]] = {}
         for interest in Interest.objects.select_for_update().filter(user_id__in=list(by_user)):
             interests_by_user.setdefault(interest.user_id, []).append(interest)
+        folds = []
         for user_id, user_events in by_user.items():
             interests = interests_by_user.get(user_id, [])
             fold_result = Fold()
@@ -227,7 +232,8 @@ def _ingest_chunk(events: list[EventIn], result: IngestResult) -> None:
                 if blob is not None:
                     fold(interests, from_bytes(blob), weights.event_weight(e.kind, e.watch_fraction), e.at or now,
                          user=e.user, result=fold_result)
-            fold_save(interests, fold_result)
+            folds.append((interests, fold_result))
+        fold_save_many(folds)
     result.created += len(good)
 
 

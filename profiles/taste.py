@@ -94,19 +94,28 @@ def fold(interests: list[Interest], item_vector: np.ndarray, weight: float, now:
 
 def fold_save(interests: list[Interest], result: Fold) -> None:
     """Write what fold changed: deletes, then updates, then inserts (labels filled in)."""
+    fold_save_many([(interests, result)])
+
+
+def fold_save_many(folds: list[tuple[list[Interest], Fold]]) -> None:
+    """fold_save for many viewers at once: one delete, one bulk update and one bulk insert."""
     from profiles.labels import interest_label
 
-    if result.deleted:
-        Interest.objects.filter(pk__in=[i.pk for i in result.deleted]).delete()
-    for interest in interests:
-        if id(interest) not in result.changed:
-            continue
-        if not interest.label:
-            interest.label = interest_label(from_bytes(interest.vector))
-        if interest.pk:
-            interest.save(update_fields=["vector", "weight", "count", "updated_at", "label"])
-        else:
-            interest.save()
+    deleted = [i.pk for _, result in folds for i in result.deleted]
+    if deleted:
+        Interest.objects.filter(pk__in=deleted).delete()
+    updates, inserts = [], []
+    for interests, result in folds:
+        for interest in interests:
+            if id(interest) not in result.changed:
+                continue
+            if not interest.label:
+                interest.label = interest_label(from_bytes(interest.vector))
+            (updates if interest.pk else inserts).append(interest)
+    if updates:
+        Interest.objects.bulk_update(updates, ["vector", "weight", "count", "updated_at", "label"], batch_size=500)
+    if inserts:
+        Interest.objects.bulk_create(inserts, batch_size=500)
 
 
 @transaction.atomic

@@ -45,14 +45,17 @@ def _configured_services(request):
 @pytest.fixture(autouse=True)
 def _isolated(settings, tmp_path):
     """Each test gets its own index and media folders and fresh in-process indexes."""
+    from feed.sources import global_lists_clear
     from profiles import indexes
 
     settings.INDEX_DIR = tmp_path / "index"
     settings.MEDIA_ROOT = tmp_path / "media"
     settings.INDEX_SYNC_SECONDS = 0.0
     indexes.reset()
+    global_lists_clear()
     yield
     indexes.reset()
+    global_lists_clear()
 
 
 @pytest.fixture
