@@ -6,7 +6,7 @@ import json
 
 from django.conf import settings
 from django.contrib import messages
-from django.contrib.auth import login
+from django.contrib.auth import login, logout
 from django.contrib.auth.decorators import login_required
 from django.contrib.auth.forms import UserCreationForm
 from django.core.exceptions import ValidationError
@@ -89,6 +89,14 @@ def onboarding(request):
 @login_required
 def taste(request):
     if request.method == "POST":
+        if request.POST.get("action") == "delete_account":
+            if request.POST.get("confirm") != request.user.get_username():
+                messages.error(request, "Type your username to confirm deleting your account.")
+                return redirect("feed:taste")
+            user = request.user
+            logout(request)
+            profile_services.account_delete(user=user)
+            return redirect("feed:signup")
         if request.POST.get("action") == "reset":
             profile_services.taste_reset(user=request.user)
             messages.info(request, "Your taste was reset. Pick a few interests to start again.")

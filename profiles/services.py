@@ -298,6 +298,15 @@ def interest_remove(*, user, interest_id: int) -> bool:
     return bool(deleted)
 
 
+def account_delete(*, user) -> None:
+    """Delete the account and everything personal: interactions, interests (and so their
+    vectors, which leave the interest index on its next sync), impressions and private renders."""
+    user.delete()
+    from profiles import indexes
+
+    indexes.interests().ready(force=True)
+
+
 def taste_reset(*, user) -> int:
     deleted, _ = Interest.objects.filter(user=user).delete()
     Profile.objects.filter(user=user).update(onboarded=False)

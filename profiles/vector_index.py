@@ -85,6 +85,7 @@ class VectorIndex:
         self.watermark = Watermark()
         self._index = self._empty()
         self._id_cache: np.ndarray | None = None
+        self._save_lock = threading.Lock()
 
     # -- construction -----------------------------------------------------------
     def _empty(self) -> faiss.Index:
@@ -98,9 +99,9 @@ class VectorIndex:
         nlist = int(min(65536, max(64, 4 * np.sqrt(n))))
         quantizer = faiss.IndexFlatIP(self.dim)
         index = faiss.IndexIVFFlat(quantizer, self.dim, nlist, faiss.METRIC_INNER_PRODUCT)
-        # 32 points per list and 10 k-means rounds: enough for stable lists, and a 1M build
-        # trains in well under a minute on 2 cores.
-        sample = train if n <= 32 * nlist else train[np.random.default_rng(0).choice(n, 32 * nlist, replace=False)]
+        # 40 points per list (FAISS's own floor) and 10 k-means rounds: stable lists, and a
+        # 1M build trains in about a minute on 2 cores.
+        sample = train if n <= 40 * nlist else train[np.random.default_rng(0).choice(n, 40 * nlist, replace=False)]
         index.cp.niter = 10
         index.train(np.ascontiguousarray(sample, dtype=np.float32))
         index.set_direct_map_type(faiss.DirectMap.Hashtable)
@@ -112,12 +113,17 @@ class VectorIndex:
         return "ivf-flat" if isinstance(self._index, faiss.IndexIVF) else "exact"
 
     @property
-    def path(self) -> Path:
-        return self.directory / f"{self.name}.faiss"
+    def meta_path(self) -> Path:
+        """The manifest: it names the data file of the last complete save."""
+        return self.directory / f"{self.name}.json"
 
     @property
-    def meta_path(self) -> Path:
-        return self.directory / f"{self.name}.json"
+    def path(self) -> Path | None:
+        """The data file of the last complete save, if any."""
+        try:
+            return self.directory / json.loads(self.meta_path.read_text())["file"]
+        except (FileNotFoundError, KeyError, ValueError):
+            return None
 
     def __len__(self) -> int:
         return int(self._index.ntotal)
@@ -177,29 +183,41 @@ class VectorIndex:
 
     # -- persistence ------------------------------------------------------------
     def save(self) -> None:
-        """Write a temporary file, fsync, then rename: a crash leaves the previous file intact."""
+        """Write a new data file, then switch the manifest to it with one atomic rename.
+
+        The previous data file is removed only after the manifest points at the new one,
+        so a process killed at any moment leaves a manifest naming a complete file.
+        """
+        with self._save_lock:
+            self._save()
+
+    def _save(self) -> None:
         self.directory.mkdir(parents=True, exist_ok=True)
-        tmp = self.path.with_name(f".{self.path.name}.{os.getpid()}.{threading.get_ident()}.tmp")
+        data_name = f"{self.name}.{time.time_ns()}.{os.getpid()}.faiss"
+        tmp = self.directory / f".{data_name}.tmp"
         with self.lock.read():
             faiss.write_index(self._index, str(tmp))
             meta = {"dim": self.dim, "count": self.watermark.count, "last": self.watermark.last, "ntotal": len(self)}
-        with open(tmp, "rb") as fh:
-            os.fsync(fh.fileno())
-        # The metadata names the index it describes, so a pair torn by a crash is detected on load.
-        meta["size"] = tmp.stat().st_size
-        meta_tmp = tmp.with_suffix(".json.tmp")
+        _fsync_file(tmp)
+        os.replace(tmp, self.directory / data_name)
+        meta.update(file=data_name, size=(self.directory / data_name).stat().st_size)
+        meta_tmp = self.directory / f".{self.name}.json.{os.getpid()}.{threading.get_ident()}.tmp"
         meta_tmp.write_text(json.dumps(meta))
-        os.replace(tmp, self.path)
+        _fsync_file(meta_tmp)
         os.replace(meta_tmp, self.meta_path)
         _fsync_dir(self.directory)
+        for old in self.directory.glob(f"{self.name}.*.faiss"):
+            if old.name != data_name:
+                old.unlink(missing_ok=True)
 
     def load(self) -> bool:  # noqa: C901 - every way a file can be wrong is checked here
         """Load the saved index; False (and empty) if it is missing, torn or of another shape."""
         try:
             meta = json.loads(self.meta_path.read_text())
-            if meta.get("dim") != self.dim or meta.get("size") != self.path.stat().st_size:
-                raise ValueError("index file and metadata disagree")
-            index = faiss.read_index(str(self.path))
+            data = self.directory / meta["file"]
+            if meta.get("dim") != self.dim or meta.get("size") != data.stat().st_size:
+                raise ValueError("index file and manifest disagree")
+            index = faiss.read_index(str(data))
             if index.d != self.dim or index.ntotal != meta.get("ntotal"):
                 raise ValueError("index shape does not match its metadata")
         except FileNotFoundError:
@@ -226,6 +244,11 @@ def _index_ids(index: faiss.Index) -> np.ndarray:
         if size:
             parts.append(faiss.rev_swig_ptr(ivf.invlists.get_ids(list_no), size).copy())
     return np.sort(np.concatenate(parts)).astype(np.int64) if parts else np.zeros(0, np.int64)
+
+
+def _fsync_file(path: Path) -> None:
+    with open(path, "rb") as fh:
+        os.fsync(fh.fileno())
 
 
 def _fsync_dir(directory: Path) -> None:

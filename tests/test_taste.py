@@ -146,3 +146,27 @@ def test_interest_index_tracks_changes_and_account_deletion(make_user, catalog, 
     rebuilt.rebuild()
     query = from_bytes(catalog["scifi"][0].embedding)[None, :]
     assert (index.search(query, 3)[1] == rebuilt.index.search(query, 3)[1]).all()
+
+
+def test_taste_page_remove_reset_and_delete_account(client, make_user, catalog, django_user_model):
+    user = make_user(username="page-viewer")
+    onboarding_apply(user=user, topics=["cooking", "jazz"])
+    client.force_login(user)
+    page = client.get("/taste").content.decode()
+    assert "Cooking" in page and "Jazz" in page
+    jazz = Interest.objects.get(user=user, label="Jazz")
+    client.post("/taste", {"remove": jazz.pk})
+    assert list(Interest.objects.filter(user=user).values_list("label", flat=True)) == ["Cooking"]
+    # Another viewer's interest id does nothing.
+    other = make_user()
+    onboarding_apply(user=other, topics=["scifi"])
+    client.post("/taste", {"remove": Interest.objects.get(user=other).pk})
+    assert Interest.objects.filter(user=other).count() == 1
+    client.post("/taste", {"action": "delete_account", "confirm": "wrong"})
+    assert django_user_model.objects.filter(pk=user.pk).exists()
+    indexes.interests().ready()
+    response = client.post("/taste", {"action": "delete_account", "confirm": "page-viewer"})
+    assert response.status_code == 302
+    assert not django_user_model.objects.filter(pk=user.pk).exists()
+    assert not Interest.objects.filter(user_id=user.pk).exists()
+    assert set(indexes.interests().index.ids()) == set(Interest.objects.values_list("id", flat=True))
