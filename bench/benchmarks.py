@@ -173,21 +173,27 @@ def ann() -> dict:
     index.replace_all(np.arange(n, dtype=np.int64), vectors, Watermark(n, 0.0))
     build_s = time.perf_counter() - started
     faiss.omp_set_num_threads(1)
-    index.search(queries[:5], k)
-    times = []
-    found = []
-    for q in queries:
-        started = time.perf_counter()
-        _, ids = index.search(q[None, :], k)
-        times.append(time.perf_counter() - started)
-        found.append(ids[0])
+    ivf = faiss.extract_index_ivf(index._index) if index.kind == "ivf-flat" else None
+    sweep = {}
+    for nprobe in (16, 32, 64, 128) if ivf is not None else (0,):
+        if ivf is not None:
+            ivf.nprobe = nprobe
+        index.search(queries[:5], k)
+        times, found = [], []
+        for q in queries:
+            started = time.perf_counter()
+            _, ids = index.search(q[None, :], k)
+            times.append(time.perf_counter() - started)
+            found.append(ids[0])
+        recall = float(np.mean([len(set(f) & set(t)) / k for f, t in zip(found, truth)]))
+        sweep[nprobe] = {"recall_at_100": round(recall, 4), "ms_per_query": round(1000 * float(np.mean(times)), 3), **_percentiles(times)}
     faiss.omp_set_num_threads(os.cpu_count() or 1)
-    recall = float(np.mean([len(set(f) & set(t)) / k for f, t in zip(found, truth)]))
+    chosen = sweep[index.nprobe if ivf is not None else 0]
     index_mb = faiss.serialize_index(index._index).nbytes / 1e6
     return {
-        "items": n, "dim": dim, "index_type": index.kind, "nprobe": index.nprobe, "build_s": round(build_s, 1),
-        "recall_at_100": round(recall, 4), "queries": n_queries, "threads_per_query": 1,
-        "ms_per_query": round(1000 * float(np.mean(times)), 3), **_percentiles(times),
+        "items": n, "dim": dim, "index_type": index.kind, "nlist": ivf.nlist if ivf is not None else None,
+        "nprobe": index.nprobe, "build_s": round(build_s, 1), "queries": n_queries, "threads_per_query": 1,
+        **chosen, "nprobe_sweep": sweep,
         "index_mb": round(index_mb, 1), "rss_mb": _rss_mb(), "rss_before_build_mb": rss_before,
     }
 

@@ -118,3 +118,19 @@ def ranked_for_user(
         source = max(cand.sources, key=lambda s: (s == "made_for_you", s == "interest", cand.sources[s]))
         result.append(RankedItem(video=videos[vid], score=float(scores[pos]), source=source, reason=cand.reason))
     return result
+
+
+def recommend_for_external_users(*, external_ids: list[str], k: int):
+    """(external user id, [external item ids]) per user: the feed's first-page ranking, without
+    generated-video mixing. Unknown users get the cold-start ranking (popular, fresh, explore)."""
+    from django.contrib.auth import get_user_model
+
+    from feed.services import feed_seed
+    from profiles.models import Profile
+
+    User = get_user_model()
+    known = dict(Profile.objects.filter(external_id__in=external_ids).values_list("external_id", "user_id"))
+    for external_id in external_ids:
+        user = User(pk=known.get(external_id, 0))  # pk 0: no rows, so the cold-start ranking
+        items = ranked_for_user(user=user, k=k, include_generated=False, seed=feed_seed(user=user, page=0))
+        yield external_id, [item.video.external_id or f"video:{item.video.pk}" for item in items]

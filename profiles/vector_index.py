@@ -96,7 +96,7 @@ class VectorIndex:
         """IVF-Flat for large collections: supports ids, removal and reconstruction, and with
         nprobe lists searched keeps recall@100 above 0.95 (bench: ann)."""
         n = len(train)
-        nlist = int(min(65536, max(64, 4 * np.sqrt(n))))
+        nlist = int(min(65536, max(64, 2 * np.sqrt(n))))
         quantizer = faiss.IndexFlatIP(self.dim)
         index = faiss.IndexIVFFlat(quantizer, self.dim, nlist, faiss.METRIC_INNER_PRODUCT)
         # 40 points per list (FAISS's own floor) and 10 k-means rounds: stable lists, and a
