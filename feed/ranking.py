@@ -19,8 +19,10 @@ WEIGHTS: dict[str, float] = {
     "negative": -1.2,  # cosine to the nearest disliked/hidden/skipped item, above NEGATIVE_FLOOR
     "agreement": 0.05,  # per extra source that proposed the item
     "made_for_you": 0.35,
+    "collab": 1.0,  # item-item co-engagement votes from recent likes, scaled to [0, 1] per request
 }
 NEGATIVE_FLOOR = 0.35
+_active: list[dict[str, float]] = []  # overrides: fitted weights, or a trial during a fit
 FRESH_HALF_LIFE_DAYS = 14.0
 MMR_LAMBDA = 0.75
 
@@ -44,6 +46,7 @@ def features_for(
     age_days: np.ndarray,
     source_counts: np.ndarray,
     made_for_you: np.ndarray,
+    collab: np.ndarray | None = None,
 ) -> dict[str, np.ndarray]:
     n = len(item_vectors)
     if len(interest_vectors):
@@ -57,7 +60,12 @@ def features_for(
         negative = np.zeros(n, np.float32)
     pop = np.log1p(np.clip(popularity, 0, None))
     pop = pop / pop.max() if len(pop) and pop.max() > 0 else pop
+    if collab is None or not len(collab) or collab.max() <= 0:
+        collab = np.zeros(n, np.float32)
+    else:
+        collab = collab / collab.max()
     return {
+        "collab": collab,
         "relevance": relevance,
         "popularity": pop,
         "freshness": np.power(0.5, age_days / FRESH_HALF_LIFE_DAYS),
@@ -67,8 +75,51 @@ def features_for(
     }
 
 
+class weights_override:
+    """Rank with these weights inside the block (None: no change)."""
+
+    def __init__(self, weights: dict[str, float] | None):
+        self.weights = weights
+
+    def __enter__(self):
+        if self.weights is not None:
+            _active.append(self.weights)
+
+    def __exit__(self, *exc):
+        if self.weights is not None:
+            _active.pop()
+
+
+def current_weights() -> dict[str, float]:
+    """The weights in force: an override, else fitted weights saved by `fit_ranker`, else the defaults."""
+    if _active:
+        return _active[-1]
+    return fitted_weights() or WEIGHTS
+
+
+def fitted_weights() -> dict[str, float] | None:
+    import json
+
+    from django.conf import settings
+
+    path = settings.DATA_DIR / "ranker_weights.json"
+    try:
+        mtime = path.stat().st_mtime
+    except FileNotFoundError:
+        return None
+    cached = _fitted_cache.get(str(path))
+    if cached and cached[0] == mtime:
+        return cached[1]
+    weights = {k: float(v) for k, v in json.loads(path.read_text())["weights"].items() if k in WEIGHTS}
+    _fitted_cache[str(path)] = (mtime, {**WEIGHTS, **weights})
+    return _fitted_cache[str(path)][1]
+
+
+_fitted_cache: dict[str, tuple[float, dict[str, float]]] = {}
+
+
 def score(features: dict[str, np.ndarray], weights: dict[str, float] | None = None) -> np.ndarray:
-    weights = weights or WEIGHTS
+    weights = weights or current_weights()
     total = None
     for name, value in features.items():
         part = weights.get(name, 0.0) * value

@@ -58,13 +58,14 @@ def ranked_for_user(
         ivecs, iweights = np.zeros((0, index.dim), np.float32), np.zeros(0, np.float32)
         candidates = {}
     for extra in (
+        sources.collab_candidates(user=user),
         sources.popular_candidates(),
         sources.fresh_candidates(user=user) if include_generated else {},
         sources.explore_candidates(index=index, rng=rng) if explore_slots else {},
     ):
         for vid, cand in extra.items():
             for source, value in cand.sources.items():
-                sources._merge(candidates, vid, source, value, cand.reason)
+                sources._merge(candidates, vid, source, value, cand.reasons[source])
 
     # 2. Filter: seen, hidden, disliked, other viewers' private renders.
     ids = [vid for vid in candidates if vid not in excluded]
@@ -97,6 +98,7 @@ def ranked_for_user(
         age_days=np.array([(now - rows[v][1]).total_seconds() / 86400 for v in ids], np.float32),
         source_counts=np.array([len(candidates[v].sources) for v in ids], np.float32),
         made_for_you=np.array([1.0 if rows[v][5] == user.pk else 0.0 for v in ids], np.float32),
+        collab=np.array([candidates[v].sources.get("collab", 0.0) for v in ids], np.float32),
     )
     scores = ranking.score(feats)
     explore_only = np.array([set(candidates[v].sources) == {"explore"} for v in ids])
@@ -114,10 +116,23 @@ def ranked_for_user(
     videos = Video.objects.in_bulk(picked)
     result = []
     for pos, vid in zip(order, picked):
-        cand = candidates[vid]
-        source = max(cand.sources, key=lambda s: (s == "made_for_you", s == "interest", cand.sources[s]))
-        result.append(RankedItem(video=videos[vid], score=float(scores[pos]), source=source, reason=cand.reason))
+        source = _why(candidates[vid], feats, pos)
+        result.append(RankedItem(video=videos[vid], score=float(scores[pos]), source=source, reason=candidates[vid].reasons[source]))
     return result
+
+
+# Which ranking feature each source's evidence shows up in, for "why this".
+_SOURCE_FEATURE = {"interest": "relevance", "collab": "collab", "popular": "popularity", "fresh": "freshness",
+                   "made_for_you": "made_for_you", "explore": None}
+
+
+def _why(cand, feats: dict[str, np.ndarray], pos: int) -> str:
+    """The source whose feature contributed most to this item's score."""
+    def contribution(source: str) -> float:
+        feature = _SOURCE_FEATURE.get(source)
+        return ranking.current_weights().get(feature, 0.0) * float(feats[feature][pos]) if feature else -1.0
+
+    return max(cand.sources, key=contribution)
 
 
 def recommend_for_external_users(*, external_ids: list[str], k: int):

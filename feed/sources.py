@@ -24,15 +24,14 @@ MAX_K = 4000
 class Candidate:
     video_id: int
     sources: dict[str, float] = field(default_factory=dict)  # source -> similarity or score
-    reason: str = ""
+    reasons: dict[str, str] = field(default_factory=dict)  # source -> "why this" text
 
 
 def _merge(into: dict[int, Candidate], video_id: int, source: str, score: float, reason: str) -> None:
     cand = into.setdefault(video_id, Candidate(video_id))
     if score > cand.sources.get(source, -math.inf):
         cand.sources[source] = score
-        if source == "interest" or not cand.reason:
-            cand.reason = reason
+        cand.reasons[source] = reason
 
 
 def interest_candidates(
@@ -113,4 +112,40 @@ def explore_candidates(*, index: VectorIndex, rng: random.Random, limit: int = 2
         return out
     for position in rng.sample(range(len(ids)), min(limit, len(ids))):
         _merge(out, int(ids[position]), "explore", 0.0, "Something different")
+    return out
+
+
+RECENT_POSITIVES = 30
+RECENCY_DECAY = 0.93  # each older positive item votes a little less
+
+
+def collab_candidates(*, user, limit: int = 200) -> dict[int, Candidate]:
+    """Item-item neighbours of the viewer's most recent positive items (online: the latest like counts)."""
+    from feed.collaborative import POSITIVE_KINDS, collaborative_scores, neighbours
+    from profiles import weights
+
+    table = neighbours()
+    if not len(table.ids):
+        return {}
+    recent_rows = (
+        user.interactions.filter(kind__in=POSITIVE_KINDS)
+        .exclude(kind="view", watch_fraction__lt=weights.VIEW_SKIP_FRACTION)
+        .order_by("-created_at")
+        .values_list("video_id", flat=True)[: RECENT_POSITIVES * 2]
+    ) if user.pk else []
+    recent, seen = [], set()
+    for vid in recent_rows:
+        if vid not in seen:
+            seen.add(vid)
+            recent.append((vid, RECENCY_DECAY ** len(recent)))
+        if len(recent) >= RECENT_POSITIVES:
+            break
+    scores = collaborative_scores(recent=recent, table=table)
+    if not scores:
+        return {}
+    top = sorted(scores.items(), key=lambda kv: -kv[1][0])[:limit]
+    titles = dict(Video.objects.filter(pk__in={src for _, (_, src) in top}).values_list("id", "title"))
+    out: dict[int, Candidate] = {}
+    for vid, (score, src) in top:
+        _merge(out, vid, "collab", float(score), f"Viewers who liked “{titles.get(src, 'this')}” also liked this")
     return out

@@ -126,3 +126,35 @@ def taste_update(*, user, item_vector: np.ndarray, weight: float, at: datetime |
     touched = fold(interests, item_vector, weight, at or timezone.now(), user=user, result=result)
     fold_save(interests, result)
     return touched
+
+
+def interests_replay(*, user_ids: list[int], progress=None) -> int:
+    """Rebuild learned taste from stored interactions, oldest first, through the same fold as
+    live events (for evaluation, and after a change to the weights). Onboarding interests stay."""
+    from profiles import weights
+    from profiles.models import Interaction
+
+    Interest.objects.filter(user_id__in=user_ids).exclude(origin=Interest.Origin.ONBOARDING).delete()
+    done = 0
+    for start in range(0, len(user_ids), 500):
+        chunk = user_ids[start : start + 500]
+        interests: dict[int, list[Interest]] = {u: [] for u in chunk}
+        for interest in Interest.objects.filter(user_id__in=chunk):
+            interests[interest.user_id].append(interest)
+        results = {u: Fold() for u in chunk}
+        rows = (
+            Interaction.objects.filter(user_id__in=chunk, video__embedding__isnull=False)
+            .order_by("created_at", "id")
+            .values_list("user_id", "kind", "watch_fraction", "created_at", "video__embedding")
+        )
+        from django.contrib.auth import get_user_model
+
+        users = {u: get_user_model()(pk=u) for u in chunk}
+        for user_id, kind, fraction, at, blob in rows.iterator(chunk_size=5000):
+            fold(interests[user_id], from_bytes(blob), weights.event_weight(kind, fraction), at, user=users[user_id],
+                 result=results[user_id])
+        fold_save_many([(interests[u], results[u]) for u in chunk])
+        done += len(chunk)
+        if progress:
+            progress(done, len(user_ids))
+    return done

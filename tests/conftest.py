@@ -45,17 +45,21 @@ def _configured_services(request):
 @pytest.fixture(autouse=True)
 def _isolated(settings, tmp_path):
     """Each test gets its own index and media folders and fresh in-process indexes."""
+    from feed.collaborative import neighbours_reset
     from feed.sources import global_lists_clear
     from profiles import indexes
 
+    settings.DATA_DIR = tmp_path  # fitted ranker weights and other per-installation files
     settings.INDEX_DIR = tmp_path / "index"
     settings.MEDIA_ROOT = tmp_path / "media"
     settings.INDEX_SYNC_SECONDS = 0.0
     indexes.reset()
     global_lists_clear()
+    neighbours_reset()
     yield
     indexes.reset()
     global_lists_clear()
+    neighbours_reset()
 
 
 @pytest.fixture

@@ -1,0 +1,27 @@
+import json
+
+from django.core.management.base import BaseCommand, CommandError
+
+from feed.evaluation import evaluate
+
+
+class Command(BaseCommand):
+    help = ("Offline evaluation on the stored interactions: chronological leave-last-out, the feed's "
+            "ranking against popularity and item-kNN, HR@k, NDCG@k, coverage and novelty. Changes nothing.")
+
+    def add_arguments(self, parser):
+        parser.add_argument("--k", type=int, default=10)
+        parser.add_argument("--max-users", type=int, default=2000, help="sample this many viewers (0: all)")
+        parser.add_argument("--seed", type=int, default=0)
+        parser.add_argument("--output", help="also write the report as JSON to this file")
+
+    def handle(self, *args, k, max_users, seed, output, **options):
+        try:
+            report = evaluate(k=k, max_users=max_users or None, seed=seed, progress=lambda m: self.stderr.write(m))
+        except ValueError as exc:
+            raise CommandError(str(exc)) from None
+        text = json.dumps(report, indent=2)
+        self.stdout.write(text)
+        if output:
+            with open(output, "w", encoding="utf-8") as fh:
+                fh.write(text + "\n")

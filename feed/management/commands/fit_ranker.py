@@ -1,0 +1,31 @@
+import json
+
+from django.conf import settings
+from django.core.management.base import BaseCommand, CommandError
+
+from feed.evaluation import evaluate
+
+
+class Command(BaseCommand):
+    help = ("Fit the ranking weights offline on the stored interactions (leave-last-out NDCG@k, coordinate "
+            "ascent) and save them to TAILOR_DATA_DIR/ranker_weights.json, which every feed process picks up.")
+
+    def add_arguments(self, parser):
+        parser.add_argument("--k", type=int, default=10)
+        parser.add_argument("--max-users", type=int, default=2000)
+        parser.add_argument("--seed", type=int, default=0)
+        parser.add_argument("--dry-run", action="store_true", help="report, but do not save the weights")
+
+    def handle(self, *args, k, max_users, seed, dry_run, **options):
+        try:
+            report = evaluate(k=k, max_users=max_users or None, seed=seed, fit=True, progress=lambda m: self.stderr.write(m))
+        except ValueError as exc:
+            raise CommandError(str(exc)) from None
+        fit = report["fit"]
+        self.stdout.write(json.dumps(fit, indent=2))
+        if not dry_run:
+            path = settings.DATA_DIR / "ranker_weights.json"
+            tmp = path.with_suffix(".tmp")
+            tmp.write_text(json.dumps(fit, indent=2))
+            tmp.replace(path)
+            self.stdout.write(self.style.SUCCESS(f"saved {path}"))

@@ -1,0 +1,15 @@
+"""Feed jobs."""
+
+from __future__ import annotations
+
+import dramatiq
+
+from generation.tasks import CPU_QUEUE
+
+
+@dramatiq.actor(queue_name=CPU_QUEUE, max_retries=3, min_backoff=10_000, time_limit=30 * 60_000)
+def collab_refresh() -> None:
+    """Rebuild the item-item co-engagement table (idempotent: the same data gives the same file)."""
+    from feed.collaborative import neighbours_refresh
+
+    neighbours_refresh()
