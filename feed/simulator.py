@@ -40,7 +40,7 @@ def like_probability(affinity: float) -> float:
 def hidden_tastes(*, n: int, seed: int) -> list[HiddenTaste]:
     """Each viewer loves 1-3 anchors drawn from different corners of the catalogue."""
     rng = random.Random(seed)
-    rows = list(Video.objects.filter(made_for__isnull=True, embedding__isnull=False).values_list("id", "embedding"))
+    rows = list(Video.objects.filter(made_for__isnull=True, embedding__isnull=False).order_by("id").values_list("id", "embedding"))
     if len(rows) < 10:
         raise ValueError("the simulator needs an embedded catalogue of at least 10 videos (run seed_demo)")
     vectors = np.vstack([from_bytes(b) for _, b in rows])
@@ -58,8 +58,10 @@ def hidden_tastes(*, n: int, seed: int) -> list[HiddenTaste]:
 
 def _random_page(user, size: int, rng: random.Random) -> list[Video]:
     seen = set(user.interactions.values_list("video_id", flat=True))
-    ids = [v for v in Video.objects.filter(made_for__isnull=True, embedding__isnull=False).values_list("id", flat=True) if v not in seen]
-    return list(Video.objects.filter(pk__in=rng.sample(ids, min(size, len(ids)))))
+    ids = [v for v in Video.objects.filter(made_for__isnull=True, embedding__isnull=False).order_by("id").values_list("id", flat=True) if v not in seen]
+    picked = rng.sample(ids, min(size, len(ids)))
+    videos = Video.objects.in_bulk(picked)
+    return [videos[i] for i in picked]
 
 
 def _popular_page(user, size: int) -> list[Video]:
