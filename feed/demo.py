@@ -213,6 +213,9 @@ def demo_seed(*, progress: Callable[[str], None] = print) -> dict[str, int]:
                 watch_fraction=fraction if kind == "view" else None, client_event_id=f"seed-{external}-{i}",
             ))
     events = interactions_ingest_bulk(events=rows).created
+    from feed.collaborative import neighbours_refresh
+
+    neighbours_refresh()  # so the first feed already has co-engagement, before the scheduler runs
     progress(f"demo viewers: {DEMO_USERS}, new events: {events}")
     return {"videos_created": created, "videos_embedded": embedded, "events_created": events}
 

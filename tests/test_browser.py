@@ -70,17 +70,27 @@ def test_signup_onboard_like_and_scroll(transactional_db, catalog, live_server, 
     assert genre_lookup(first_ids[0]) == "gardening"
     page.screenshot(path=str(ARTIFACTS / "feed-first-page.png"))
 
-    # Like the first card; the button turns on once the server has recorded it.
-    page.locator("article.card").first.locator("button[data-kind=like]").click()
-    page.wait_for_selector("article.card >> nth=0 >> button.done[data-kind=like]")
-    assert Interaction.objects.filter(user__username="browser-viewer", kind="like", video_id=first_ids[0]).exists()
+    # Like a card from outside the picked topic; the button turns on once the server has it.
+    first_genres = [genre_lookup(v) for v in first_ids]
+    target = next(n for n, g in enumerate(first_genres) if g != "gardening")
+    liked_genre = first_genres[target]
+    card = page.locator("article.card").nth(target)
+    card.scroll_into_view_if_needed()
+    card.locator("button[data-kind=like]").click()
+    page.wait_for_selector(f"article.card >> nth={target} >> button.done[data-kind=like]")
+    assert Interaction.objects.filter(user__username="browser-viewer", kind="like", video_id=first_ids[target]).exists()
 
-    # Infinite scroll: reaching the end loads the next page, with no repeats.
+    # Infinite scroll: reaching the end loads the next page, with no repeats, and the like shows.
     page.evaluate("document.getElementById('feed').scrollTo(0, 1e9)")
     page.wait_for_function(f"document.querySelectorAll('article.card').length > {len(first_ids)}")
-    all_ids = page.eval_on_selector_all("article.card", "els => els.map(e => e.dataset.video)")
+    all_ids = [int(x) for x in page.eval_on_selector_all("article.card", "els => els.map(e => e.dataset.video)")]
     assert len(all_ids) == len(set(all_ids))
-    page.screenshot(path=str(ARTIFACTS / "feed-after-scroll.png"))
+    second_page = all_ids[len(first_ids):]
+    before = first_genres.count(liked_genre) - 1
+    after = [genre_lookup(v) for v in second_page].count(liked_genre)
+    assert after > 0 and after >= before, (liked_genre, first_genres, [genre_lookup(v) for v in second_page])
+    page.locator("article.card").nth(len(first_ids)).scroll_into_view_if_needed()
+    page.screenshot(path=str(ARTIFACTS / "feed-after-like.png"))
 
     page.goto(live_server.url + "/taste")
     assert page.locator(".interest .label", has_text="Gardening").count() == 1

@@ -4,6 +4,7 @@ from django.core.management import call_command
 from django.core.management.base import BaseCommand
 
 from core.jobs import embedded_worker_start
+from core.schedule import embedded_scheduler_start
 from generation.storage import bucket_ensure
 from profiles import indexes
 
@@ -19,6 +20,7 @@ class Command(BaseCommand):
         index = indexes.items().ready(force=True)
         self.stdout.write(f"item index ready: {len(index)} videos")
         if embedded_worker_start():
-            self.stdout.write("jobs: in-process broker and worker")
+            embedded_scheduler_start()
+            self.stdout.write("jobs: in-process broker, worker and scheduler")
         self.stdout.write(f"Tailor is up: http://{addrport}/  (health: http://{addrport}/healthz)")
         call_command("runserver", addrport, use_reloader=False, use_threading=True)
