@@ -52,7 +52,7 @@ def ranked_for_user(
         ivecs = np.vstack([from_bytes(i.vector) for i in interests])
         iweights = np.array([max(i.weight, 1e-3) for i in interests], dtype=np.float32)
         candidates = sources.interest_candidates(
-            index=index, vectors=ivecs, weights=iweights, labels=[i.label for i in interests], exclude_count=len(excluded)
+            index=index, vectors=ivecs, weights=iweights, labels=[i.label for i in interests], exclude=excluded
         )
     else:
         ivecs, iweights = np.zeros((0, index.dim), np.float32), np.zeros(0, np.float32)

@@ -35,15 +35,16 @@ def _merge(into: dict[int, Candidate], video_id: int, source: str, score: float,
 
 
 def interest_candidates(
-    *, index: VectorIndex, vectors: np.ndarray, weights: np.ndarray, labels: list[str], exclude_count: int
+    *, index: VectorIndex, vectors: np.ndarray, weights: np.ndarray, labels: list[str], exclude: set[int]
 ) -> dict[int, Candidate]:
-    """Per-interest ANN: each interest retrieves its share of the budget by importance."""
+    """Per-interest ANN: each interest retrieves its share of the budget by importance,
+    never spending it on what the viewer has already seen."""
     out: dict[int, Candidate] = {}
     if not len(vectors):
         return out
     shares = weights / weights.sum()
-    ks = [min(MAX_K, max(20, math.ceil(ANN_BUDGET * s)) + exclude_count) for s in shares]
-    scores, ids = index.search(vectors, max(ks))
+    ks = [min(MAX_K, max(20, math.ceil(ANN_BUDGET * s))) for s in shares]
+    scores, ids = index.search(vectors, max(ks), exclude=exclude)
     for row, k in enumerate(ks):
         for score, vid in zip(scores[row][:k], ids[row][:k]):
             if vid >= 0:

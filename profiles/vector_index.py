@@ -161,12 +161,20 @@ class VectorIndex:
             self.watermark = watermark
 
     # -- reads ------------------------------------------------------------------
-    def search(self, queries: np.ndarray, k: int) -> tuple[np.ndarray, np.ndarray]:
-        """Top-k by cosine for each query row; missing slots have id -1."""
+    def search(self, queries: np.ndarray, k: int, *, exclude: Iterable[int] | None = None) -> tuple[np.ndarray, np.ndarray]:
+        """Top-k by cosine for each query row, skipping ids in exclude; missing slots have id -1."""
         queries = np.ascontiguousarray(np.atleast_2d(queries), dtype=np.float32)
+        params = None
+        if exclude is not None:
+            banned = np.fromiter(exclude, dtype=np.int64)
+            if len(banned):
+                # Filtered inside FAISS: no overfetching however much the viewer has seen.
+                selector = faiss.IDSelectorNot(faiss.IDSelectorBatch(banned))
+                params = (faiss.SearchParametersIVF(sel=selector, nprobe=self.nprobe)
+                          if self.kind == "ivf-flat" else faiss.SearchParameters(sel=selector))
         with self.lock.read():
             k = max(1, min(k, int(self._index.ntotal) or 1))
-            return self._index.search(queries, k)
+            return self._index.search(queries, k, params=params)
 
     def ids(self) -> np.ndarray:
         """Every id in the index (cached until the next write; do not modify the array)."""

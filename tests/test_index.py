@@ -1,6 +1,7 @@
 """The FAISS item index: a cache of the database that catches up, rebuilds and saves atomically."""
 
 import numpy as np
+import pytest
 
 from generation.models import Video
 from generation.services import video_upsert, videos_embed
@@ -115,3 +116,19 @@ def test_large_collections_use_ivf_with_the_same_contract(tmp_path):
     truth = set(np.argsort(-exact)[:20] + 3)
     _, found = loaded.search(vectors[10:11], 20)
     assert len(truth & set(found[0])) >= 18  # recall@20 >= 0.9 on clustered data
+
+
+@pytest.mark.parametrize("exact_max", [100_000, 500])
+def test_search_can_exclude_ids_inside_faiss(tmp_path, exact_max):
+    rng = np.random.default_rng(1)
+    vectors = rng.standard_normal((2000, 16)).astype(np.float32)
+    vectors /= np.linalg.norm(vectors, axis=1, keepdims=True)
+    from profiles.vector_index import Watermark
+
+    index = VectorIndex("x", 16, tmp_path, exact_max=exact_max, nprobe=64)
+    index.replace_all(np.arange(2000), vectors, Watermark(2000, 0.0))
+    _, plain = index.search(vectors[:1], 10)
+    banned = set(plain[0][:5].tolist())
+    _, filtered = index.search(vectors[:1], 10, exclude=banned)
+    assert not banned & set(filtered[0].tolist())
+    assert list(filtered[0][:5]) == list(plain[0][5:10])  # the next best fill the page
