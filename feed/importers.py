@@ -283,4 +283,11 @@ def interactions_import(*, stream: Iterable[str], progress: Progress = lambda _:
     if chunk:
         flush()
     report.errors.sort(key=lambda e: int(e.split(":")[0].split()[1]))
+    if report.created:
+        # The co-engagement table is derived from interactions: refresh it now rather than
+        # leave `recommend` without it until the next scheduled refresh.
+        from feed.collaborative import neighbours_refresh
+
+        table = neighbours_refresh()
+        progress(f"co-engagement table: {len(table.ids)} videos")
     return report

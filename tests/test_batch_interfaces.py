@@ -70,6 +70,11 @@ def test_import_interactions_creates_users_and_is_idempotent(imported, tmp_path,
     assert set(Profile.objects.values_list("external_id", flat=True)) >= {"u1", "7"}
     first = Interaction.objects.get(user__profile__external_id="u1", kind="like")
     assert first.created_at.timestamp() == 1700000100
+    # The co-engagement table follows the import: u1's like and view of c1 and c2 link them.
+    from feed.collaborative import neighbours
+
+    c1, c2 = (Video.objects.get(external_id=e).pk for e in ("c1", "c2"))
+    assert c2 in neighbours().of(c1)[0]
     call_command("import_interactions", path)
     assert "0 created" in capsys.readouterr().out and Interaction.objects.count() == 3
 
