@@ -47,7 +47,14 @@ def feed_page_serve(*, user, cursor: str | None = None, size: int = 8, include_g
         session, page = _cursor_decode(user=user, cursor=cursor)
     else:
         session, page = secrets.token_hex(8), 0
-    served = set(Impression.objects.filter(session=session, user=user).values_list("video_id", flat=True))
+    next_cursor = signing.dumps({"u": user.pk, "s": session, "p": page + 1}, salt=_SALT)
+    logged = list(Impression.objects.filter(session=session, user=user).select_related("video").order_by("page", "position"))
+    replay = [i for i in logged if i.page == page]
+    if replay:
+        # The same cursor again (a retry, a reload): the same page, so nothing is skipped.
+        items = [RankedItem(video=i.video, score=i.score, source=i.source, reason=i.reason) for i in replay]
+        return FeedPage(items=items, next_cursor=next_cursor, session=session, page=page)
+    served = {i.video_id for i in logged if i.page < page}
     seed = feed_seed(user=user, page=page)
     # The first page is pure exploitation (it is also what `recommend` returns); exploration
     # starts from the second page, one slot a page.
@@ -66,5 +73,4 @@ def feed_page_serve(*, user, cursor: str | None = None, size: int = 8, include_g
             ],
             ignore_conflicts=True,
         )
-    next_cursor = signing.dumps({"u": user.pk, "s": session, "p": page + 1}, salt=_SALT)
     return FeedPage(items=items, next_cursor=next_cursor, session=session, page=page)

@@ -97,3 +97,17 @@ def test_forged_cursor_is_rejected(viewer, make_user):
         feed_page_serve(user=make_user(), cursor=page.next_cursor)
     with pytest.raises(ValidationError, match="cursor"):
         feed_page_serve(user=viewer, cursor=page.next_cursor + "x")
+
+
+def test_the_same_cursor_twice_gives_the_same_page(viewer):
+    onboarding_apply(user=viewer, topics=["cooking", "scifi"])
+    first = feed_page_serve(user=viewer, size=4)
+    second = feed_page_serve(user=viewer, cursor=first.next_cursor, size=4)
+    retried = feed_page_serve(user=viewer, cursor=first.next_cursor, size=4)  # the response was lost
+    assert [i.video.pk for i in retried.items] == [i.video.pk for i in second.items]
+    from feed.services import _cursor_decode
+
+    assert _cursor_decode(user=viewer, cursor=retried.next_cursor) == _cursor_decode(user=viewer, cursor=second.next_cursor)
+    third = feed_page_serve(user=viewer, cursor=second.next_cursor, size=4)
+    shown = [i.video.pk for p in (first, second, third) for i in p.items]
+    assert len(shown) == len(set(shown)) == 12
