@@ -52,3 +52,69 @@ class Video(models.Model):
         """What the embedder reads: title, description, tags and prompt."""
         parts = [self.title, self.description, ", ".join(self.tags or []), self.prompt]
         return "\n".join(p for p in parts if p)
+
+
+class Concept(models.Model):
+    """A phrase of the prompt vocabulary (subject, setting, style, ...), embedded like the videos."""
+
+    class Category(models.TextChoices):
+        SUBJECT = "subject"
+        SETTING = "setting"
+        STYLE = "style"
+        MOOD = "mood"
+        GENRE = "genre"
+        CAMERA = "camera"
+        MUSIC = "music"
+        SOUND = "sound"
+
+    category = models.CharField(max_length=16, choices=Category.choices)
+    name = models.CharField(max_length=120)
+    active = models.BooleanField(default=True)
+    embedding = models.BinaryField(null=True, blank=True, editable=False)
+    text_hash = models.CharField(max_length=64, blank=True, editable=False)
+
+    class Meta:
+        constraints = [models.UniqueConstraint(fields=["category", "name"], name="concept_unique_name")]
+        ordering = ["category", "name"]
+
+    def __str__(self) -> str:
+        return f"{self.category}: {self.name}"
+
+    @property
+    def text(self) -> str:
+        """What the embedder reads: the phrase, with its category where the phrase alone is ambiguous."""
+        return self.name if self.category in ("subject", "setting", "genre") else f"{self.name} {self.category}"
+
+
+class PromptTemplate(models.Model):
+    """A family of text-to-video prompts as Django template text, editable in the admin."""
+
+    class Family(models.TextChoices):
+        SHORT_FILM = "short_film", "Short film"
+        MUSICAL = "musical", "Musical"
+        DOCUMENTARY = "documentary", "Documentary"
+        TUTORIAL = "tutorial", "Tutorial"
+        HOST = "host", "Host speaking to the viewer"
+        AMBIENT = "ambient", "Ambient / music video"
+
+    family = models.CharField(max_length=16, choices=Family.choices, unique=True)
+    body = models.TextField(help_text="The video prompt. Variables: subject, subject2, setting, style, mood, genre, camera, music, sound, brief.")
+    sound = models.TextField(help_text="The soundtrack description: dialogue, music, ambience.")
+    negative = models.TextField(blank=True)
+    active = models.BooleanField(default=True)
+    updated_at = models.DateTimeField(auto_now=True)
+
+    def __str__(self) -> str:
+        return self.get_family_display()
+
+
+class SafetyDecision(models.Model):
+    """Every safety check of a prompt or brief, allowed or not, for the operator dashboard."""
+
+    created_at = models.DateTimeField(auto_now_add=True, db_index=True)
+    user = models.ForeignKey(settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL)
+    kind = models.CharField(max_length=16)  # "brief" or "prompt"
+    text = models.TextField()
+    allowed = models.BooleanField()
+    category = models.CharField(max_length=32, blank=True)
+    reason = models.CharField(max_length=300, blank=True)

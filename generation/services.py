@@ -49,3 +49,32 @@ def videos_embed(*, video_ids: Iterable[int] | None = None, progress: Callable[[
     if done:
         logger.info("embedded videos n=%d", done)
     return done
+
+
+def generation_data_load(*, progress: Callable[[str], None] = lambda _: None) -> dict[str, int]:
+    """Create missing concepts and templates from the shipped data, and embed concepts whose
+    text changed. Existing rows (and admin edits to them) are left as they are."""
+    from generation.data.concepts import CONCEPTS
+    from generation.data.prompt_templates import TEMPLATES
+    from generation.models import Concept, PromptTemplate
+    from profiles.embedding import embed_texts, text_hash
+
+    created = 0
+    for category, names in CONCEPTS.items():
+        existing = set(Concept.objects.filter(category=category).values_list("name", flat=True))
+        new = [Concept(category=category, name=n) for n in names if n not in existing]
+        Concept.objects.bulk_create(new, ignore_conflicts=True)
+        created += len(new)
+    stale = [c for c in Concept.objects.all() if c.text_hash != text_hash(c.text)]
+    if stale:
+        vectors = embed_texts([c.text for c in stale])
+        for concept, vector in zip(stale, vectors):
+            concept.embedding = to_bytes(vector)
+            concept.text_hash = text_hash(concept.text)
+        Concept.objects.bulk_update(stale, ["embedding", "text_hash"], batch_size=500)
+    progress(f"concepts: {Concept.objects.count()} ({created} new, {len(stale)} embedded)")
+    templates = 0
+    for family, spec in TEMPLATES.items():
+        _, was_created = PromptTemplate.objects.get_or_create(family=family, defaults=spec)
+        templates += was_created
+    return {"concepts_created": created, "concepts_embedded": len(stale), "templates_created": templates}
