@@ -27,6 +27,7 @@ migrate: $(VENV)/.installed
 
 ## Start the platform on embedded defaults (SQLite, in-process jobs, local media), seeded with a demo.
 run: migrate
+	$(PY) manage.py load_generation_data
 	$(PY) manage.py seed_demo
 	$(PY) manage.py ensure_admin
 	$(PY) manage.py serve $(ADDR)

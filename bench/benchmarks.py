@@ -8,6 +8,8 @@ import time
 
 import numpy as np
 
+from core.vec import from_bytes
+
 
 def _percentiles(samples_s: list[float]) -> dict[str, float]:
     ms = np.array(samples_s) * 1000
@@ -255,6 +257,51 @@ def feed() -> dict:
     return {"items": n_items, "dim": 384, "page_size": 8, "requests": len(samples), **_percentiles(samples), "rss_mb": _rss_mb()}
 
 
+def render_sharing() -> dict:
+    """Taste fidelity against renders, 10,000 simulated viewers: a render per interest, against
+    a render per taste cluster (plus a per-user top-up for badly served interests)."""
+    from generation.composer import compose
+    from generation.models import Concept
+    from generation.services import generation_data_load
+    from generation.sharing import sharing_plan
+    from profiles.embedding import embed_texts
+
+    generation_data_load()
+    n_users = int(os.environ.get("BENCH_SHARING_USERS", "10000"))
+    rng = np.random.default_rng(7)
+    concepts = np.vstack([from_bytes(b) for b in Concept.objects.filter(category__in=["subject", "setting", "genre"]).values_list("embedding", flat=True)])
+    owners, rows = [], []
+    for user in range(n_users):
+        for _ in range(int(rng.integers(1, 4))):
+            a, b = concepts[rng.integers(len(concepts))], concepts[rng.integers(len(concepts))]
+            rows.append(a + 0.5 * b + 0.1 * rng.standard_normal(a.shape).astype(np.float32))
+            owners.append(user)
+    interests = rows = np.vstack(rows)
+    interests /= np.linalg.norm(interests, axis=1, keepdims=True)
+    owners = np.array(owners)
+
+    def embed_prompts(tastes, seed):
+        return embed_texts([compose(taste=t, seed=seed + n, candidates=2).prompt for n, t in enumerate(tastes)])
+
+    # A render per interest: measured on a sample (composing every one would take hours here).
+    sample = rng.choice(len(interests), min(300, len(interests)), replace=False)
+    started = time.perf_counter()
+    own = embed_prompts(interests[sample], 0)
+    compose_s = (time.perf_counter() - started) / len(sample)
+    per_user = float((interests[sample] * own).sum(axis=1).mean())
+    curve = []
+    for share in (0.005, 0.01, 0.02, 0.05):
+        plan = sharing_plan(interests=interests, owners=owners, clusters=int(n_users * share), embed_prompts=embed_prompts)
+        curve.append({
+            "renders": plan.renders, "renders_vs_per_user": round(plan.renders / len(interests), 4),
+            "fidelity": round(float(plan.fidelity.mean()), 4), "fidelity_vs_per_user": round(float(plan.fidelity.mean()) / per_user, 4),
+        })
+    return {
+        "users": n_users, "interests": len(interests), "per_user_renders": len(interests),
+        "per_user_fidelity": round(per_user, 4), "curve": curve, "compose_prompts_per_s": round(1 / compose_s, 1),
+    }
+
+
 ALL = {
-    "embedding": embedding, "ingest": ingest, "like_to_feed": like_to_feed, "feed": feed, "ann": ann, "ann_hard": ann_hard,
+    "render_sharing": render_sharing, "embedding": embedding, "ingest": ingest, "like_to_feed": like_to_feed, "feed": feed, "ann": ann, "ann_hard": ann_hard,
 }

@@ -82,3 +82,29 @@ def test_safety_blocks_with_a_reason_and_logs_every_decision(db, text, category)
 def test_safety_allows_ordinary_prompts(db):
     assert safety_check(text="An original musical about garlic bread in a sunlit Italian kitchen", kind="prompt").allowed
     assert SafetyDecision.objects.filter(allowed=True).count() == 1
+
+
+def test_render_sharing_trades_renders_for_fidelity(vocab):
+    from generation.composer import compose
+    from generation.sharing import sharing_plan
+
+    texts = ["home cooking pasta recipe", "baking sourdough bread", "live jazz saxophone", "jazz piano trio",
+             "spaceship science fiction", "robots on Mars", "wildlife documentary whales", "gardening tomatoes"]
+    base = embed_texts(texts)
+    rng = np.random.default_rng(0)
+    interests = normalize(np.repeat(base, 5, axis=0) + 0.05 * rng.standard_normal((40, base.shape[1])).astype(np.float32))
+    owners = np.arange(40) // 2  # 20 viewers with two interests each
+
+    def embed_prompts(tastes, seed):
+        return embed_texts([compose(taste=t, seed=seed + n, candidates=2).prompt for n, t in enumerate(tastes)])
+
+    few = sharing_plan(interests=interests, owners=owners, clusters=2, embed_prompts=embed_prompts)
+    many = sharing_plan(interests=interests, owners=owners, clusters=8, embed_prompts=embed_prompts)
+    assert few.renders == 2 and many.renders == 8
+    assert many.fidelity.mean() > few.fidelity.mean()
+    topped = sharing_plan(interests=interests, owners=owners, clusters=2, embed_prompts=embed_prompts,
+                          min_fidelity=float(np.median(few.fidelity)), per_user_quota=1)
+    assert 0 < len(topped.personal) <= 20  # at most one own render per viewer
+    assert len({int(owners[p]) for p in topped.personal}) == len(topped.personal)
+    assert topped.fidelity.mean() > few.fidelity.mean()
+    assert topped.renders == 2 + len(topped.personal)
