@@ -39,6 +39,8 @@ def _index() -> str:
     index = synced.ready()
     expected = synced.table_count()
     if len(index) != expected:
+        index = synced.ready(force=True)  # deletions are noticed by the periodic full check; do it now
+    if len(index) != expected:
         raise RuntimeError(f"item index holds {len(index)} vectors, the database has {expected}")
     return f"{len(index)} items"
 

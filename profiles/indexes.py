@@ -27,6 +27,10 @@ def _synced(name: str, rows: Callable[[], QuerySet], vector_field: str, changed_
         agg = rows().aggregate(n=Count("id"), last=Max(changed_field))
         return Watermark(count=agg["n"], last=agg["last"].timestamp() if agg["last"] else 0.0)
 
+    def latest() -> float:
+        last = rows().aggregate(last=Max(changed_field))["last"]  # an indexed column: cheap
+        return last.timestamp() if last else 0.0
+
     def load(qs) -> tuple[np.ndarray, np.ndarray]:
         ids, vecs = [], []
         for pk, blob in qs.values_list("id", vector_field).iterator(chunk_size=5000):
@@ -51,7 +55,9 @@ def _synced(name: str, rows: Callable[[], QuerySet], vector_field: str, changed_
         changed_since=changed_since,
         all_ids=all_ids,
         rows_for=rows_for,
+        latest=latest,
         min_interval=settings.INDEX_SYNC_SECONDS,
+        full_interval=max(settings.INDEX_SYNC_SECONDS, 30.0),
     )
 
 

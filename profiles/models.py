@@ -58,7 +58,7 @@ class Interest(models.Model):
     label = models.CharField(max_length=200, blank=True)
     origin = models.CharField(max_length=16, choices=Origin.choices, default=Origin.LEARNED)
     created_at = models.DateTimeField(auto_now_add=True)
-    updated_at = models.DateTimeField(default=timezone.now)
+    updated_at = models.DateTimeField(default=timezone.now, db_index=True)  # the interest index syncs by it
 
     class Meta:
         ordering = ["-weight", "id"]

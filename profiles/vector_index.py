@@ -268,11 +268,19 @@ def _fsync_dir(directory: Path) -> None:
 
 
 class SyncedIndex:
-    """A VectorIndex kept in step with one table through three callbacks.
+    """A VectorIndex kept in step with one table through these callbacks.
 
-    watermark() -> Watermark        cheap: count and newest change of the rows
+    watermark() -> Watermark        row count and newest change time (a full count: slower)
+    latest() -> float               newest change time only (an indexed MAX: cheap)
     changed_since(t) -> (ids, vecs) rows changed after t
-    all_rows() -> (ids, vecs)       every row, for rebuilds and id diffs
+    all_ids() -> ids                every id, for deletions
+    rows_for(ids) -> (ids, vecs)    these rows
+
+    Every min_interval seconds a request checks latest() and adds what changed; every
+    full_interval seconds it also counts rows, which is how deletions are noticed (until
+    then a deleted video can still be retrieved, and the feed's database read drops it).
+    The file is saved at most every save_interval seconds, or when asked (force): a process
+    that dies before saving loses nothing, since it catches up from the database on load.
     """
 
     def __init__(
@@ -283,21 +291,30 @@ class SyncedIndex:
         changed_since: Callable[[float], tuple[np.ndarray, np.ndarray]],
         all_ids: Callable[[], np.ndarray],
         rows_for: Callable[[np.ndarray], tuple[np.ndarray, np.ndarray]],
+        latest: Callable[[], float] | None = None,
         min_interval: float = 1.0,
+        full_interval: float = 30.0,
+        save_interval: float = 300.0,
     ):
         self.index = index
         self._watermark = watermark
+        self._latest = latest
         self._changed_since = changed_since
         self._all_ids = all_ids
         self._rows_for = rows_for
         self.min_interval = min_interval
+        self.full_interval = full_interval
+        self.save_interval = save_interval
         self._checked_at = 0.0
+        self._full_at = 0.0
+        self._saved_at = 0.0
+        self._dirty = False
         self._sync_lock = threading.Lock()
         self._loaded = False
 
     def ready(self, *, force: bool = False) -> VectorIndex:
-        """The index, caught up with the database (checked at most every min_interval seconds,
-        or now with force)."""
+        """The index, caught up with the database (checked at most every min_interval seconds;
+        with force: now, fully, and saved)."""
         now = time.monotonic()
         if self._loaded and not force and now - self._checked_at < self.min_interval:
             return self.index
@@ -306,8 +323,9 @@ class SyncedIndex:
                 if not self.index.load():
                     self.rebuild()
                 self._loaded = True
-            if force or time.monotonic() - self._checked_at >= self.min_interval:
-                self.sync()
+            now = time.monotonic()
+            if force or now - self._checked_at >= self.min_interval:
+                self.sync(full=force or now - self._full_at >= self.full_interval, save=force)
                 self._checked_at = time.monotonic()
         return self.index
 
@@ -331,27 +349,47 @@ class SyncedIndex:
             vectors = np.vstack(chunks_vecs) if len(ids) else vectors
         self.index.replace_all(ids, vectors, mark)
         self.index.save()
+        self._saved_at = self._full_at = time.monotonic()
+        self._dirty = False
         logger.info("index name=%s rebuilt n=%d ms=%.0f", self.index.name, len(ids), 1000 * (time.monotonic() - started))
         return len(ids)
 
-    def sync(self) -> bool:
+    def sync(self, *, full: bool = True, save: bool = False) -> bool:
         """Bring the index level with the table; True if anything changed."""
-        mark = self._watermark()
         have = self.index.watermark
-        if mark.count == have.count and mark.last == have.last:
-            return False
-        ids, vectors = self._changed_since(have.last)
-        self.index.upsert(ids, vectors)
-        if len(self.index) != mark.count:
-            # Rows were deleted (or added with old timestamps): diff ids against the table.
-            table_ids = self._all_ids()
-            present = self.index.ids()
-            gone = np.setdiff1d(present, table_ids, assume_unique=True)
-            missing = np.setdiff1d(table_ids, present, assume_unique=True)
-            self.index.remove(gone)
-            if len(missing):
-                self.index.upsert(*self._rows_for(missing))
-        self.index.watermark = mark
-        self.index.save()
-        logger.info("index name=%s synced n=%d changed=%d", self.index.name, len(self.index), len(ids))
-        return True
+        changed = 0
+        if full or self._latest is None:
+            mark = self._watermark()
+            if mark.count != have.count or mark.last != have.last:
+                ids, vectors = self._changed_since(have.last)
+                self.index.upsert(ids, vectors)
+                changed = len(ids)
+                if len(self.index) != mark.count:
+                    # Rows were deleted (or added with old timestamps): diff ids against the table.
+                    table_ids = self._all_ids()
+                    present = self.index.ids()
+                    gone = np.setdiff1d(present, table_ids, assume_unique=True)
+                    missing = np.setdiff1d(table_ids, present, assume_unique=True)
+                    self.index.remove(gone)
+                    if len(missing):
+                        self.index.upsert(*self._rows_for(missing))
+                    changed += len(gone) + len(missing)
+                self.index.watermark = mark
+                self._dirty = True
+            self._full_at = time.monotonic()
+        else:
+            last = self._latest()
+            if last != have.last:
+                ids, vectors = self._changed_since(have.last)
+                self.index.upsert(ids, vectors)
+                changed = len(ids)
+                # The count is confirmed by the next full check.
+                self.index.watermark = Watermark(count=len(self.index), last=last)
+                self._dirty = True
+        if self._dirty and (save or time.monotonic() - self._saved_at >= self.save_interval):
+            self.index.save()
+            self._saved_at = time.monotonic()
+            self._dirty = False
+        if changed:
+            logger.info("index name=%s synced n=%d changed=%d full=%s", self.index.name, len(self.index), changed, full)
+        return bool(changed)
