@@ -31,7 +31,6 @@ logger = logging.getLogger("tailor.collab")
 NEIGHBOURS = 50
 HISTORY_PER_USER = 300  # most recent positive items per viewer used to build the table
 SHRINK = 5.0  # cosine * n / (n + SHRINK): pairs seen together only once or twice count less
-POSITIVE_KINDS = [k for k, w in weights.WEIGHTS.items() if w > 0]
 
 
 @dataclass
@@ -57,7 +56,7 @@ EMPTY = Neighbours(np.zeros(0, np.int64), np.zeros(1, np.int64), np.zeros(0, np.
 
 def positive_pairs(*, until=None) -> tuple[np.ndarray, np.ndarray]:
     """(user ids, video ids) of positive engagements, newest first per user, capped per user."""
-    qs = Interaction.objects.filter(kind__in=POSITIVE_KINDS).exclude(kind="view", watch_fraction__lt=weights.VIEW_SKIP_FRACTION)
+    qs = Interaction.objects.filter(weights.positive_q())
     if until is not None:
         qs = qs.filter(created_at__lte=until)
     rows = np.array(list(qs.order_by("user_id", "-created_at").values_list("user_id", "video_id")), dtype=np.int64)

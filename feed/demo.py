@@ -181,7 +181,7 @@ def demo_catalog() -> list[dict]:
 
 def demo_seed(*, progress: Callable[[str], None] = print) -> dict[str, int]:
     """Load the demo catalogue and simulated viewers. Idempotent: running again changes nothing."""
-    from profiles.services import EventIn, interactions_ingest_bulk, user_get_or_create_external
+    from profiles.services import EventIn, interactions_ingest_bulk, users_ensure_external
 
     created = 0
     with transaction.atomic():
@@ -197,9 +197,10 @@ def demo_seed(*, progress: Callable[[str], None] = print) -> dict[str, int]:
         by_genre.setdefault(video.external_id.split("-")[1], []).append(video)
     genres = sorted(by_genre)
     rows: list[EventIn] = []
+    viewers = users_ensure_external({f"demo-viewer-{n:02d}" for n in range(DEMO_USERS)})
     for n in range(DEMO_USERS):
         external = f"demo-viewer-{n:02d}"
-        user = user_get_or_create_external(external_id=external)
+        user = viewers[external]
         loves = rng.sample(genres, rng.randint(1, 3))
         plan = []
         for genre in loves:

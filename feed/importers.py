@@ -16,13 +16,12 @@ from datetime import UTC, datetime
 from typing import Any
 from urllib.parse import urlsplit
 
-from django.contrib.auth import get_user_model
 from django.db import transaction
 from django.utils.dateparse import parse_datetime
 
 from generation.models import Video
-from profiles.models import Interaction, Profile
-from profiles.services import EventIn, interactions_ingest_bulk
+from profiles.models import Interaction
+from profiles.services import EventIn, interactions_ingest_bulk, users_ensure_external
 
 Progress = Callable[[str], None]
 CHUNK = 5000
@@ -182,31 +181,6 @@ def catalog_import(*, stream: Iterable[str], progress: Progress = lambda _: None
 
 INTERACTION_FIELDS = {"user", "item", "kind", "value", "timestamp"}
 KINDS = {k.value for k in Interaction.Kind}
-
-
-def users_ensure_external(external_ids: set[str]) -> dict[str, Any]:
-    """The users behind external ids, creating (in bulk) the ones not seen before."""
-    User = get_user_model()
-    found = {
-        p.external_id: p.user
-        for p in Profile.objects.select_related("user").filter(external_id__in=external_ids)
-    }
-    missing = sorted(external_ids - set(found))
-    if missing:
-        with transaction.atomic():
-            names = {f"ext-{e}"[:150]: e for e in missing}
-            existing = set(User.objects.filter(username__in=names).values_list("username", flat=True))
-            new_users = [User(username=n) for n in names if n not in existing]
-            for user in new_users:
-                user.set_unusable_password()
-            User.objects.bulk_create(new_users, batch_size=1000)
-            users = {u.username: u for u in User.objects.filter(username__in=names)}
-            Profile.objects.bulk_create(
-                [Profile(user=users[n], external_id=e, onboarded=True) for n, e in names.items()],
-                batch_size=1000, ignore_conflicts=True,
-            )
-        found.update({e: users[n] for n, e in names.items()})
-    return found
 
 
 def _event_id(obj: dict[str, Any]) -> str:

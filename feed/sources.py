@@ -122,15 +122,14 @@ RECENCY_DECAY = 0.93  # each older positive item votes a little less
 
 def collab_candidates(*, user, limit: int = 200) -> dict[int, Candidate]:
     """Item-item neighbours of the viewer's most recent positive items (online: the latest like counts)."""
-    from feed.collaborative import POSITIVE_KINDS, collaborative_scores, neighbours
+    from feed.collaborative import collaborative_scores, neighbours
     from profiles import weights
 
     table = neighbours()
     if not len(table.ids):
         return {}
     recent_rows = (
-        user.interactions.filter(kind__in=POSITIVE_KINDS)
-        .exclude(kind="view", watch_fraction__lt=weights.VIEW_SKIP_FRACTION)
+        user.interactions.filter(weights.positive_q())
         .order_by("-created_at")
         .values_list("video_id", flat=True)[: RECENT_POSITIVES * 2]
     ) if user.pk else []

@@ -35,18 +35,28 @@ def profile_ensure(*, user) -> Profile:
     return profile
 
 
-def user_get_or_create_external(*, external_id: str) -> Any:
-    """The viewer a bulk import names; created (without a usable password) if new."""
-    profile = Profile.objects.select_related("user").filter(external_id=external_id).first()
-    if profile:
-        return profile.user
-    username = f"ext-{external_id}"[:150]
-    user, created = User.objects.get_or_create(username=username)
-    if created:
-        user.set_unusable_password()
-        user.save(update_fields=["password"])
-    Profile.objects.update_or_create(user=user, defaults={"external_id": external_id, "onboarded": True})
-    return user
+def users_ensure_external(external_ids: set[str]) -> dict[str, Any]:
+    """The users behind external ids, creating (in bulk) the ones not seen before."""
+    found = {
+        p.external_id: p.user
+        for p in Profile.objects.select_related("user").filter(external_id__in=external_ids)
+    }
+    missing = sorted(external_ids - set(found))
+    if missing:
+        with transaction.atomic():
+            names = {f"ext-{e}"[:150]: e for e in missing}
+            existing = set(User.objects.filter(username__in=names).values_list("username", flat=True))
+            new_users = [User(username=n) for n in names if n not in existing]
+            for user in new_users:
+                user.set_unusable_password()
+            User.objects.bulk_create(new_users, batch_size=1000)
+            users = {u.username: u for u in User.objects.filter(username__in=names)}
+            Profile.objects.bulk_create(
+                [Profile(user=users[n], external_id=e, onboarded=True) for n, e in names.items()],
+                batch_size=1000, ignore_conflicts=True,
+            )
+        found.update({e: users[n] for n, e in names.items()})
+    return found
 
 
 def _event_errors(kind: Any, value: Any, watch_fraction: Any, client_event_id: Any) -> dict[str, str]:

@@ -8,6 +8,8 @@ report at -369 against a like at 0.5), and a view counts by how much was watched
 
 from __future__ import annotations
 
+from django.db.models import Q
+
 from profiles.models import Interaction
 
 Kind = Interaction.Kind
@@ -36,3 +38,10 @@ def event_weight(kind: str, watch_fraction: float | None = None) -> float:
             return WEIGHTS[Kind.SKIP] * 0.5
         return weight * min(watch_fraction, 1.0)
     return weight
+
+
+def positive_q() -> Q:
+    """Interactions that count as positive engagement: positive kinds, minus views abandoned
+    early (under VIEW_SKIP_FRACTION; a view with no fraction counts)."""
+    positive = [k for k, w in WEIGHTS.items() if w > 0]
+    return Q(kind__in=positive) & ~Q(kind=Kind.VIEW, watch_fraction__lt=VIEW_SKIP_FRACTION)
