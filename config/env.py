@@ -8,6 +8,7 @@ must stop start-up, not silently fall back to a default.
 
 from __future__ import annotations
 
+import json
 import os
 from pathlib import Path
 from typing import Any
@@ -117,4 +118,17 @@ def env_url(name: str, default: str | None, *, schemes: tuple[str, ...]) -> str 
     parts = urlsplit(value)
     if parts.scheme not in schemes or not (parts.netloc or parts.scheme == "stub"):
         raise SettingError(name, value, "a URL with scheme " + " or ".join(f"{s}://" for s in schemes))
+    return value
+
+
+def env_json(name: str, default: Any, *, kind: type = dict) -> Any:
+    raw = _raw(name, None)
+    if raw is None:
+        return default
+    try:
+        value = json.loads(raw)
+    except json.JSONDecodeError as exc:
+        raise SettingError(name, raw, f"valid JSON ({exc.msg} at character {exc.pos})") from None
+    if not isinstance(value, kind):
+        raise SettingError(name, raw, f"a JSON {kind.__name__}")
     return value

@@ -17,6 +17,7 @@ from config.env import (
     env_db,
     env_float,
     env_int,
+    env_json,
     env_list,
     env_path,
     env_str,
@@ -103,6 +104,8 @@ if DATABASES["default"]["ENGINE"] == "django.db.backends.sqlite3":
             "init_command": "PRAGMA journal_mode=WAL; PRAGMA synchronous=NORMAL;",
         }
     )
+    # A test database on disk, so worker processes started by tests share it.
+    DATABASES["default"].setdefault("TEST", {"NAME": str(DATA_DIR / "test-tailor.sqlite3")})
 else:
     DATABASES["default"]["CONN_MAX_AGE"] = env_int("DATABASE_CONN_MAX_AGE", 60, min_value=0)
     DATABASES["default"]["CONN_HEALTH_CHECKS"] = True
@@ -117,7 +120,11 @@ if BROKER_URL is None:
     _broker_class, _broker_options = "dramatiq.brokers.stub.StubBroker", {}
 elif BROKER_URL.startswith("redis"):
     BROKER_KIND = "redis"
-    _broker_class, _broker_options = "dramatiq.brokers.redis.RedisBroker", {"url": BROKER_URL}
+    _broker_class, _broker_options = "dramatiq.brokers.redis.RedisBroker", {
+        "url": BROKER_URL,
+        "heartbeat_timeout": env_int("TAILOR_REDIS_HEARTBEAT_TIMEOUT_MS", 60_000, min_value=1_000),
+        "maintenance_chance": env_int("TAILOR_REDIS_MAINTENANCE_CHANCE", 1_000, min_value=1, max_value=1_000_000),
+    }
 else:
     BROKER_KIND = "rabbitmq"
     _broker_class, _broker_options = "dramatiq.brokers.rabbitmq.RabbitmqBroker", {"url": BROKER_URL}
@@ -130,6 +137,7 @@ DRAMATIQ_BROKER = {
         "dramatiq.middleware.TimeLimit",
         "dramatiq.middleware.Callbacks",
         "dramatiq.middleware.Retries",
+        "dramatiq.middleware.CurrentMessage",
         "core.jobs.JobLogMiddleware",
         "django_dramatiq.middleware.DbConnectionsMiddleware",
     ],
@@ -209,10 +217,25 @@ INDEX_DIR = env_path("TAILOR_INDEX_DIR", DATA_DIR / "index")
 INDEX_SYNC_SECONDS = env_float("TAILOR_INDEX_SYNC_SECONDS", 1.0, min_value=0.0)
 INDEX_EXACT_MAX = env_int("TAILOR_INDEX_EXACT_MAX", 200_000, min_value=1)
 INDEX_NPROBE = env_int("TAILOR_INDEX_NPROBE", 64, min_value=1, max_value=65536)
-RENDERER_MODEL = env_str("TAILOR_RENDERER_MODEL", "")  # empty: tiny pipeline built under DATA_DIR
-RENDERER_PIPELINE = env_str("TAILOR_RENDERER_PIPELINE", "WanPipeline")
-RENDERER_DEVICE = env_str("TAILOR_RENDERER_DEVICE", "auto", choices=("auto", "cpu", "cuda"))
-AUDIO_MODEL = env_str("TAILOR_AUDIO_MODEL", "")
+
+# --- Rendering (see generation/renderer.py for the model presets) ----------------
+# A model name from the presets (tiny-wan, wan2.1-t2v-1.3b, wan2.2-ti2v-5b, ltx-2, cogvideox-2b, ...)
+# or one added by TAILOR_RENDER_MODELS, a JSON object {name: {path, pipeline, frames, width,
+# height, steps, fps, guidance, audio, offload}} whose entries add to or override the presets.
+RENDER_MODEL = env_str("TAILOR_RENDER_MODEL", "tiny-wan")
+RENDER_MODELS = env_json("TAILOR_RENDER_MODELS", {})
+RENDER_MODEL_DIR = env_path("TAILOR_RENDER_MODEL_DIR", DATA_DIR / "models")  # where tiny pipelines are built
+RENDER_DEVICE = env_str("TAILOR_RENDER_DEVICE", "auto", choices=("auto", "cpu", "cuda"))
+RENDER_WORK_DIR = env_path("TAILOR_RENDER_WORK_DIR", DATA_DIR / "renders")  # encoded files between attempts
+RENDER_BATCH_MAX = env_int("TAILOR_RENDER_BATCH_MAX", 4, min_value=1, max_value=64)
+RENDER_MAX_RETRIES = env_int("TAILOR_RENDER_MAX_RETRIES", 3, min_value=0, max_value=20)
+RENDER_MIN_BACKOFF_MS = env_int("TAILOR_RENDER_MIN_BACKOFF_MS", 5_000, min_value=10)
+RENDER_MAX_BACKOFF_MS = env_int("TAILOR_RENDER_MAX_BACKOFF_MS", 300_000, min_value=10)
+RENDER_TIME_LIMIT_S = env_int("TAILOR_RENDER_TIME_LIMIT_S", 3600, min_value=10)
+# A claimed job whose worker has not reported for this long is taken to be dead and can be claimed again.
+RENDER_LEASE_S = env_float("TAILOR_RENDER_LEASE_S", 60.0, min_value=1.0)
+RENDER_DAILY_QUOTA = env_int("TAILOR_RENDER_DAILY_QUOTA", 10, min_value=0)
+MEDIA_MULTIPART_THRESHOLD = env_int("TAILOR_MEDIA_MULTIPART_THRESHOLD", 16 * 1024 * 1024, min_value=64 * 1024)
 
 # --- Feed ---------------------------------------------------------------------
 FEED_PAGE_SIZE = env_int("TAILOR_FEED_PAGE_SIZE", 8, min_value=1, max_value=100)

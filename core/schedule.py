@@ -19,6 +19,7 @@ SCHEDULE: list[tuple[str, float, str]] = [
     ("index-refresh", 60.0, "profiles.tasks.index_refresh"),
     ("collab-refresh", 600.0, "feed.tasks.collab_refresh"),
     ("interests-recluster", 24 * 3600.0, "profiles.tasks.interests_recluster_all"),
+    ("renders-recover", 60.0, "generation.tasks.renders_recover"),
 ]
 
 

@@ -97,7 +97,7 @@ def ranked_for_user(
         popularity=stats[:, 1] * 3 + stats[:, 0] - 2 * stats[:, 2],
         age_days=np.array([(now - rows[v][1]).total_seconds() / 86400 for v in ids], np.float32),
         source_counts=np.array([len(candidates[v].sources) for v in ids], np.float32),
-        made_for_you=np.array([1.0 if rows[v][5] == user.pk else 0.0 for v in ids], np.float32),
+        made_for_you=np.array([1.0 if "made_for_you" in candidates[v].sources else 0.0 for v in ids], np.float32),
         collab=np.array([candidates[v].sources.get("collab", 0.0) for v in ids], np.float32),
     )
     scores = ranking.score(feats)

@@ -10,7 +10,7 @@ from dataclasses import dataclass, field
 from datetime import timedelta
 
 import numpy as np
-from django.db.models import F
+from django.db.models import F, Q
 from django.utils import timezone
 
 from generation.models import Video
@@ -92,7 +92,8 @@ def popular_candidates(*, limit: int = 100, days: int = 30) -> dict[int, Candida
 def fresh_candidates(*, user, limit: int = 50) -> dict[int, Candidate]:
     """The newest public videos, and everything rendered for this viewer ("made for you")."""
     out: dict[int, Candidate] = {}
-    for vid in Video.objects.filter(made_for=user).order_by("-created_at").values_list("id", flat=True)[:limit]:
+    mine = Video.objects.filter(Q(made_for=user) | Q(audience=user), embedded_at__isnull=False).distinct()
+    for vid in mine.order_by("-created_at").values_list("id", flat=True)[:limit]:
         _merge(out, vid, "made_for_you", 1.0, "Made for you")
     public = _global_list(
         f"fresh:{limit}",

@@ -25,11 +25,16 @@ class Video(models.Model):
     video_key = models.CharField(max_length=500, blank=True)
     thumbnail_key = models.CharField(max_length=500, blank=True)
     duration_s = models.FloatField(null=True, blank=True)
+    fps = models.FloatField(null=True, blank=True)
+    width = models.PositiveIntegerField(null=True, blank=True)
+    height = models.PositiveIntegerField(null=True, blank=True)
 
     # Private renders are made for one viewer and shown to nobody else.
     made_for = models.ForeignKey(
         settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.CASCADE, related_name="renders"
     )
+    # Public renders made for a taste cluster: shown to everyone, "made for you" to these viewers.
+    audience = models.ManyToManyField(settings.AUTH_USER_MODEL, blank=True, related_name="shared_renders")
 
     # The text embedding is kept here: the database is the source of truth for every index.
     embedding = models.BinaryField(null=True, blank=True, editable=False)
@@ -118,3 +123,70 @@ class SafetyDecision(models.Model):
     allowed = models.BooleanField()
     category = models.CharField(max_length=32, blank=True)
     reason = models.CharField(max_length=300, blank=True)
+
+
+class RenderJob(models.Model):
+    """One text-to-video render, from a composed prompt to a ready Video. The broker only carries
+    its id: this row is the job's state, and claims on it are conditional updates."""
+
+    class State(models.TextChoices):
+        QUEUED = "queued"
+        RENDERING = "rendering"
+        ENCODING = "encoding"
+        UPLOADING = "uploading"
+        READY = "ready"
+        FAILED = "failed"
+        CANCELLED = "cancelled"
+
+    class Purpose(models.TextChoices):
+        REQUEST = "request", "Asked for by a viewer"
+        GAP = "gap", "Fills a content gap"
+        CLUSTER = "cluster", "Shared by a taste cluster"
+
+    ACTIVE = (State.RENDERING, State.ENCODING, State.UPLOADING)
+    TERMINAL = (State.READY, State.FAILED, State.CANCELLED)
+
+    # sha256 of prompt, sound, negative prompt, model, seed and parameters: the same render twice is one job.
+    key = models.CharField(max_length=64, unique=True, editable=False)
+    purpose = models.CharField(max_length=16, choices=Purpose.choices, default=Purpose.REQUEST)
+    # A private render for one viewer (deleted with them); None for shared renders.
+    user = models.ForeignKey(
+        settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.CASCADE, related_name="render_jobs"
+    )
+    audience = models.ManyToManyField(settings.AUTH_USER_MODEL, blank=True, related_name="audience_render_jobs")
+
+    prompt = models.TextField()
+    sound = models.TextField(blank=True)
+    negative = models.TextField(blank=True)
+    brief = models.CharField(max_length=200, blank=True)
+    family = models.CharField(max_length=16, blank=True)
+    title = models.CharField(max_length=300, blank=True)
+    fit = models.FloatField(null=True, blank=True)
+    model = models.CharField(max_length=100)
+    seed = models.BigIntegerField()
+    params = models.JSONField(default=dict)  # frames, width, height, steps, fps, guidance
+
+    state = models.CharField(max_length=16, choices=State.choices, default=State.QUEUED, db_index=True)
+    progress = models.PositiveSmallIntegerField(default=0)  # percent of the current attempt
+    attempts = models.PositiveIntegerField(default=0)
+    worker = models.CharField(max_length=200, blank=True)
+    error = models.TextField(blank=True)
+    gpu_seconds = models.FloatField(default=0.0)
+    video = models.OneToOneField(Video, null=True, blank=True, on_delete=models.SET_NULL, related_name="render_job")
+
+    created_at = models.DateTimeField(auto_now_add=True, db_index=True)
+    updated_at = models.DateTimeField(auto_now=True)
+    started_at = models.DateTimeField(null=True, blank=True)
+    heartbeat_at = models.DateTimeField(null=True, blank=True)
+    finished_at = models.DateTimeField(null=True, blank=True)
+
+    class Meta:
+        indexes = [models.Index(fields=["state", "model", "created_at"])]
+
+    def __str__(self) -> str:
+        return f"render {self.pk} {self.state} {self.title or self.prompt[:40]}"
+
+    @property
+    def object_stem(self) -> str:
+        """Deterministic storage keys per job: a retry rewrites the same objects."""
+        return f"renders/{self.key[:2]}/{self.key}"

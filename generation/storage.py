@@ -5,6 +5,10 @@ Everything else asks this module for URLs, writes and health; nothing else impor
 
 from __future__ import annotations
 
+import os
+import shutil
+from pathlib import Path
+
 from django.conf import settings
 from django.core.files.base import ContentFile
 from django.core.files.storage import default_storage
@@ -67,6 +71,80 @@ def media_save(key: str, data: bytes) -> str:
     if default_storage.exists(key):
         default_storage.delete(key)
     return default_storage.save(key, ContentFile(data))
+
+
+def media_upload(key: str, path: Path, *, content_type: str) -> str:
+    """Upload a file under a deterministic key, replacing what is there.
+
+    On S3, files over MEDIA_MULTIPART_THRESHOLD go up in parts; boto3 aborts a failed
+    multipart upload, and any left open by an earlier attempt that died (kill -9, or S3
+    down so the abort failed too) is aborted here first, so no orphan parts pile up.
+    """
+    if not settings.USE_S3:
+        target = Path(settings.MEDIA_ROOT) / key
+        target.parent.mkdir(parents=True, exist_ok=True)
+        tmp = target.with_name(target.name + ".part")
+        shutil.copyfile(path, tmp)
+        os.replace(tmp, target)  # a reader never sees half a file
+        return key
+    from boto3.s3.transfer import TransferConfig
+
+    multipart_abort(key)
+    threshold = settings.MEDIA_MULTIPART_THRESHOLD
+    client = _s3_client(timeout=30)
+    client.upload_file(
+        str(path), settings.AWS_STORAGE_BUCKET_NAME, key,
+        ExtraArgs={"ContentType": content_type, "CacheControl": "private, max-age=86400"},
+        Config=TransferConfig(multipart_threshold=threshold, multipart_chunksize=threshold, use_threads=False),
+    )
+    return key
+
+
+def multipart_open(prefix: str = "") -> list[tuple[str, str]]:
+    """(key, upload id) of multipart uploads started and never completed nor aborted."""
+    if not settings.USE_S3:
+        return []
+    client = _s3_client(timeout=10)
+    out: list[tuple[str, str]] = []
+    kwargs = {"Bucket": settings.AWS_STORAGE_BUCKET_NAME, "Prefix": prefix}
+    while True:
+        page = client.list_multipart_uploads(**kwargs)
+        out += [(u["Key"], u["UploadId"]) for u in page.get("Uploads", [])]
+        if not page.get("IsTruncated"):
+            return out
+        kwargs.update(KeyMarker=page["NextKeyMarker"], UploadIdMarker=page["NextUploadIdMarker"])
+
+
+def multipart_abort(prefix: str) -> int:
+    client = _s3_client(timeout=10)
+    uploads = multipart_open(prefix)
+    for key, upload_id in uploads:
+        client.abort_multipart_upload(Bucket=settings.AWS_STORAGE_BUCKET_NAME, Key=key, UploadId=upload_id)
+    return len(uploads)
+
+
+def media_keys(prefix: str) -> list[str]:
+    """Every stored key under a prefix."""
+    if not settings.USE_S3:
+        root = Path(settings.MEDIA_ROOT)
+        base = root / prefix
+        return sorted(str(p.relative_to(root)) for p in base.rglob("*") if p.is_file()) if base.exists() else []
+    client = _s3_client(timeout=30)
+    keys: list[str] = []
+    for page in client.get_paginator("list_objects_v2").paginate(Bucket=settings.AWS_STORAGE_BUCKET_NAME, Prefix=prefix):
+        keys += [o["Key"] for o in page.get("Contents", [])]
+    return keys
+
+
+def media_delete(keys: list[str]) -> None:
+    if not settings.USE_S3:
+        for key in keys:
+            (Path(settings.MEDIA_ROOT) / key).unlink(missing_ok=True)
+        return
+    client = _s3_client(timeout=30)
+    for start in range(0, len(keys), 1000):
+        client.delete_objects(Bucket=settings.AWS_STORAGE_BUCKET_NAME,
+                              Delete={"Objects": [{"Key": k} for k in keys[start:start + 1000]], "Quiet": True})
 
 
 def media_read(key: str) -> bytes:

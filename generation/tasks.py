@@ -7,8 +7,11 @@ indexing) and GPU work (rendering) go to separate queues.
 from __future__ import annotations
 
 import dramatiq
+from django.conf import settings
+from dramatiq.middleware import CurrentMessage
 
 from generation import services
+from generation.renderer import ConfigurationError
 
 CPU_QUEUE = "cpu"
 GPU_QUEUE = "gpu"
@@ -27,3 +30,29 @@ def embed_videos(video_ids: list[int]) -> None:
 def ping(token: str) -> str:
     """A no-op job the health checks and tests send through the broker."""
     return token
+
+
+@dramatiq.actor(
+    queue_name=GPU_QUEUE,
+    max_retries=settings.RENDER_MAX_RETRIES,
+    min_backoff=settings.RENDER_MIN_BACKOFF_MS,
+    max_backoff=settings.RENDER_MAX_BACKOFF_MS,
+    time_limit=settings.RENDER_TIME_LIMIT_S * 1000,
+    throws=(ConfigurationError,),
+)
+def render(job_id: int) -> str:
+    """Render one job (and compatible queued ones with it) into a ready video."""
+    from generation.rendering import render_job_run
+
+    message = CurrentMessage.get_current_message()
+    limit = message.options.get("max_retries", settings.RENDER_MAX_RETRIES) if message else settings.RENDER_MAX_RETRIES
+    final = message is not None and message.options.get("retries", 0) >= limit
+    return render_job_run(job_id=job_id, final=final)
+
+
+@dramatiq.actor(queue_name=CPU_QUEUE, max_retries=3, time_limit=5 * 60_000)
+def renders_recover() -> int:
+    """Send again the render jobs whose worker died or whose message was lost."""
+    from generation.rendering import renders_recover as recover
+
+    return recover()

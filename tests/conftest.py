@@ -7,7 +7,7 @@ import numpy as np
 import pytest
 from django.conf import settings as django_settings
 
-from tests.services import SeaweedFS, services_required, unavailable
+from tests.services import SEAWEED, services_required, unavailable
 
 
 def pytest_report_header(config):
@@ -21,10 +21,9 @@ def pytest_report_header(config):
 
 @pytest.fixture(scope="session")
 def seaweedfs():
-    server = SeaweedFS()
-    endpoint = server.ensure()
+    endpoint = SEAWEED.ensure()
     yield endpoint
-    server.stop()
+    SEAWEED.stop()
 
 
 @pytest.fixture(scope="session", autouse=True)
@@ -52,6 +51,7 @@ def _isolated(settings, tmp_path):
     settings.DATA_DIR = tmp_path  # fitted ranker weights and other per-installation files
     settings.INDEX_DIR = tmp_path / "index"
     settings.MEDIA_ROOT = tmp_path / "media"
+    settings.RENDER_WORK_DIR = tmp_path / "renders"
     settings.INDEX_SYNC_SECONDS = 0.0
     indexes.reset()
     global_lists_clear()

@@ -54,6 +54,7 @@ class SeaweedFS:
     def __init__(self):
         self.proc: subprocess.Popen | None = None
         self.dir: str | None = None
+        self.binary: str | None = None
 
     def ensure(self) -> str:
         if not port_open(S3_HOST, S3_PORT):
@@ -69,7 +70,8 @@ class SeaweedFS:
         return S3_ENDPOINT
 
     def start(self, binary: str) -> None:
-        self.dir = tempfile.mkdtemp(prefix="tailor-weed-")
+        self.binary = binary
+        self.dir = self.dir or tempfile.mkdtemp(prefix="tailor-weed-")
         env = dict(os.environ, AWS_ACCESS_KEY_ID=S3_KEY, AWS_SECRET_ACCESS_KEY=S3_SECRET, S3_BUCKET=S3_BUCKET)
         self.log = open(Path(self.dir) / "weed.log", "wb")
         self.proc = subprocess.Popen(
@@ -101,6 +103,19 @@ class SeaweedFS:
                 time.sleep(0.5)
         unavailable(f"SeaweedFS S3 at {S3_ENDPOINT} not ready after {timeout:.0f}s: {last}")
 
+    def stop_keeping_data(self) -> None:
+        """An outage: the server goes away (connections refused), its data stays."""
+        self.proc.kill()
+        self.proc.wait()
+        self.proc = None
+        self.log.close()
+        deadline = time.monotonic() + 10
+        while port_open(S3_HOST, S3_PORT) and time.monotonic() < deadline:
+            time.sleep(0.1)
+
+    def start_again(self) -> None:
+        self.start(self.binary)
+
     def stop(self) -> None:
         if self.proc is not None:
             self.proc.terminate()
@@ -112,6 +127,22 @@ class SeaweedFS:
             self.log.close()
         if self.dir:
             shutil.rmtree(self.dir, ignore_errors=True)
+            self.dir = None
+
+
+# The session's server (tests/conftest.py starts it when the settings use S3).
+SEAWEED = SeaweedFS()
+
+
+def s3_client():
+    import boto3
+    from botocore.config import Config
+
+    return boto3.client(
+        "s3", endpoint_url=S3_ENDPOINT, aws_access_key_id=S3_KEY, aws_secret_access_key=S3_SECRET,
+        region_name="us-east-1", config=Config(connect_timeout=2, read_timeout=10, retries={"max_attempts": 1},
+                                               s3={"addressing_style": "path"}),
+    )
 
 
 def s3_storages() -> dict:

@@ -22,7 +22,8 @@ ROOT = Path(__file__).resolve().parent.parent
         ("DATABASE_URL", "mysql://root@localhost/tailor", "postgres://"),
         ("DRAMATIQ_BROKER_URL", "http://127.0.0.1:6379", "redis://"),
         ("AWS_S3_ENDPOINT_URL", "127.0.0.1:8333", "http://"),
-        ("TAILOR_RENDERER_DEVICE", "tpu", "one of auto, cpu, cuda"),
+        ("TAILOR_RENDER_DEVICE", "tpu", "one of auto, cpu, cuda"),
+        ("TAILOR_RENDER_MODELS", "{not json", "valid JSON"),
     ],
 )
 def test_bad_setting_stops_startup_naming_the_variable(name, value, expect, tmp_path):

@@ -21,6 +21,10 @@ class Command(BaseCommand):
         self.stdout.write(f"item index ready: {len(index)} videos")
         if embedded_worker_start():
             embedded_scheduler_start()
-            self.stdout.write("jobs: in-process broker, worker and scheduler")
+            from generation.rendering import renders_recover
+
+            # The in-process queue died with the last process: queue its unfinished renders again.
+            resent = renders_recover(everything_queued=True)
+            self.stdout.write(f"jobs: in-process broker, worker and scheduler ({resent} unfinished renders resumed)")
         self.stdout.write(f"Tailor is up: http://{addrport}/  (health: http://{addrport}/healthz)")
         call_command("runserver", addrport, use_reloader=False, use_threading=True)

@@ -1,0 +1,367 @@
+"""The one module that owns diffusers: model presets, pipeline loading, and batched renders.
+
+A model is a named preset (below) or one configured in TAILOR_RENDER_MODELS: a model id
+or local path, a pipeline class, and default frames, size, steps and fps. Device and dtype
+are explicit: CUDA with bfloat16 when a GPU is there, else the CPU in float32. Pipelines
+are loaded once per worker process and kept warm. Nothing is downloaded: HF_HUB_OFFLINE is
+on, so an id must already be in the local Hugging Face cache, or be a local path.
+
+Every video gets sound: a model that makes its own (LTX-2) returns it with the frames;
+for a silent model, a text-to-audio pipeline renders the soundtrack from the prompt's
+sound description.
+"""
+
+from __future__ import annotations
+
+import inspect
+import logging
+import threading
+import time
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import numpy as np
+from django.conf import settings
+from django.utils.module_loading import import_string
+
+logger = logging.getLogger("tailor.renderer")
+
+# Defaults from each model card; a deployment overrides any field in TAILOR_RENDER_MODELS.
+PRESETS: dict[str, dict] = {
+    "tiny-wan": {"path": "tiny-wan", "pipeline": "WanPipeline", "frames": 9, "width": 64, "height": 64,
+                 "steps": 4, "fps": 8, "guidance": 1.0, "audio": "tiny-audio", "extra": {"max_sequence_length": 64}},
+    "tiny-audio": {"path": "tiny-audio", "pipeline": "StableAudioPipeline", "steps": 2, "guidance": 1.0},
+    "null": {"path": "", "pipeline": "generation.renderer.NullPipeline", "frames": 9, "width": 64, "height": 64,
+             "steps": 1, "fps": 8, "audio": "null-audio"},
+    "null-audio": {"path": "", "pipeline": "generation.renderer.NullAudioPipeline", "steps": 1},
+    "wan2.1-t2v-1.3b": {"path": "Wan-AI/Wan2.1-T2V-1.3B-Diffusers", "pipeline": "WanPipeline", "frames": 81,
+                        "width": 832, "height": 480, "steps": 50, "fps": 16, "guidance": 5.0, "audio": "stable-audio-open"},
+    "wan2.1-t2v-14b": {"path": "Wan-AI/Wan2.1-T2V-14B-Diffusers", "pipeline": "WanPipeline", "frames": 81,
+                       "width": 1280, "height": 720, "steps": 50, "fps": 16, "guidance": 5.0, "audio": "stable-audio-open",
+                       "offload": "model"},
+    "wan2.2-ti2v-5b": {"path": "Wan-AI/Wan2.2-TI2V-5B-Diffusers", "pipeline": "WanPipeline", "frames": 121,
+                       "width": 1280, "height": 704, "steps": 50, "fps": 24, "guidance": 5.0, "audio": "stable-audio-open"},
+    "ltx-2": {"path": "Lightricks/LTX-2", "pipeline": "LTX2Pipeline", "frames": 121, "width": 768, "height": 512,
+              "steps": 40, "fps": 24, "guidance": 4.0, "audio": "native"},
+    "cogvideox-2b": {"path": "THUDM/CogVideoX-2b", "pipeline": "CogVideoXPipeline", "frames": 49, "width": 720,
+                     "height": 480, "steps": 50, "fps": 8, "guidance": 6.0, "audio": "stable-audio-open"},
+    "cogvideox-5b": {"path": "THUDM/CogVideoX-5b", "pipeline": "CogVideoXPipeline", "frames": 49, "width": 720,
+                     "height": 480, "steps": 50, "fps": 8, "guidance": 6.0, "audio": "stable-audio-open"},
+    "stable-audio-open": {"path": "stabilityai/stable-audio-open-1.0", "pipeline": "StableAudioPipeline",
+                          "steps": 100, "guidance": 7.0},
+    "audioldm2": {"path": "cvssp/audioldm2", "pipeline": "AudioLDM2Pipeline", "steps": 100, "guidance": 3.5},
+}
+# What a job may override per request.
+PARAMS = ("frames", "width", "height", "steps", "fps", "guidance")
+
+
+class RenderError(Exception):
+    """A render failed in a way a retry may fix (out of memory, a flaky device)."""
+
+
+class ConfigurationError(RenderError):
+    """The model is missing or misconfigured: retrying will not help."""
+
+
+class Cancelled(Exception):
+    """Every job in the batch was cancelled while it rendered."""
+
+
+@dataclass(frozen=True)
+class ModelSpec:
+    name: str
+    path: str
+    pipeline: str
+    frames: int = 0
+    width: int = 0
+    height: int = 0
+    steps: int = 30
+    fps: float = 8.0
+    guidance: float = 1.0
+    audio: str = ""  # "native", the name of an audio model, or "" for silence (never used for output)
+    offload: str = ""  # "", "model" or "sequential" CPU offload on CUDA
+    extra: dict = field(default_factory=dict)  # further keyword arguments for the pipeline call
+
+    @property
+    def location(self) -> str:
+        """A local path (tiny pipelines live under RENDER_MODEL_DIR) or a hub id from the local cache."""
+        if self.name.startswith("tiny-") and not Path(self.path).is_absolute():
+            return str(Path(settings.RENDER_MODEL_DIR) / self.path)
+        return self.path
+
+
+def model_spec(name: str | None = None) -> ModelSpec:
+    name = name or settings.RENDER_MODEL
+    table = {**PRESETS, **{k: {**PRESETS.get(k, {}), **v} for k, v in settings.RENDER_MODELS.items()}}
+    if name not in table:
+        raise ConfigurationError(f"unknown render model {name!r}; known: {', '.join(sorted(table))}")
+    fields = dict(table[name])
+    known = {f for f in ModelSpec.__dataclass_fields__} - {"name"}
+    unknown = set(fields) - known
+    if unknown:
+        raise ConfigurationError(f"render model {name!r} has unknown fields: {', '.join(sorted(unknown))}")
+    if not fields.get("pipeline"):
+        raise ConfigurationError(f"render model {name!r} names no pipeline class")
+    return ModelSpec(name=name, **fields)
+
+
+def params_for(spec: ModelSpec, overrides: dict | None = None) -> dict:
+    """The full parameter set of a render: the model's defaults with validated overrides."""
+    params = {k: getattr(spec, k) for k in PARAMS}
+    for key, value in (overrides or {}).items():
+        if key not in PARAMS:
+            raise ValueError(f"unknown render parameter {key!r}; allowed: {', '.join(PARAMS)}")
+        if not isinstance(value, (int, float)) or isinstance(value, bool) or value <= 0:
+            raise ValueError(f"render parameter {key!r} must be a positive number")
+        params[key] = type(params[key])(value) if params[key] else value
+    if params["width"] % 16 or params["height"] % 16:
+        raise ValueError("width and height must be multiples of 16")
+    return params
+
+
+# --- 1. Loading: once per process, kept warm ------------------------------------------------
+_pipelines: dict[str, object] = {}
+_lock = threading.Lock()
+
+
+def device_and_dtype():
+    import torch
+
+    want = settings.RENDER_DEVICE
+    if want == "cuda" or (want == "auto" and torch.cuda.is_available()):
+        if not torch.cuda.is_available():
+            raise ConfigurationError("TAILOR_RENDER_DEVICE=cuda but no CUDA device is available")
+        return "cuda", torch.bfloat16
+    return "cpu", torch.float32
+
+
+def pipeline_class(name: str):
+    if "." in name:
+        return import_string(name)
+    import diffusers
+
+    try:
+        return getattr(diffusers, name)
+    except AttributeError:
+        raise ConfigurationError(f"diffusers has no pipeline class {name!r}") from None
+
+
+def pipeline_load(spec: ModelSpec):
+    """The warm pipeline for this model, loaded on first use."""
+    with _lock:
+        if spec.name in _pipelines:
+            return _pipelines[spec.name]
+        if spec.name.startswith("tiny-") and not Path(spec.location, "model_index.json").exists():
+            from generation.tiny import build_tiny_pipelines
+
+            build_tiny_pipelines(Path(settings.RENDER_MODEL_DIR))
+        cls = pipeline_class(spec.pipeline)
+        device, dtype = device_and_dtype()
+        started = time.perf_counter()
+        try:
+            pipe = cls.from_pretrained(spec.location, dtype=dtype)
+        except (OSError, ValueError) as exc:
+            raise ConfigurationError(f"cannot load render model {spec.name!r} from {spec.location!r}: {exc}") from exc
+        if hasattr(pipe, "set_progress_bar_config"):
+            pipe.set_progress_bar_config(disable=True)
+        if device == "cuda" and spec.offload == "model":
+            pipe.enable_model_cpu_offload()
+        elif device == "cuda" and spec.offload == "sequential":
+            pipe.enable_sequential_cpu_offload()
+        elif hasattr(pipe, "to"):
+            pipe.to(device)
+        logger.info("pipeline loaded model=%s class=%s device=%s dtype=%s s=%.2f",
+                    spec.name, spec.pipeline, device, dtype, time.perf_counter() - started)
+        _pipelines[spec.name] = pipe
+        return pipe
+
+
+def loaded_models() -> list[str]:
+    """The models this process keeps warm (GPU workers advertise them)."""
+    return sorted(_pipelines)
+
+
+# --- 2. Rendering: a batch of compatible jobs in one pipeline call --------------------------
+@dataclass
+class RenderInput:
+    prompt: str
+    negative: str
+    sound: str
+    seed: int
+
+
+@dataclass
+class RenderOutput:
+    frames: np.ndarray  # (frames, height, width, 3) uint8
+    fps: float
+    audio: np.ndarray  # (channels, samples) float32 in [-1, 1]
+    sample_rate: int
+
+
+# progress(fraction of the batch's work done) returns the positions still wanted; an empty
+# set interrupts the pipeline.
+Progress = Callable[[float], set]
+
+
+def _call(pipe, kwargs: dict) -> object:
+    # Pipelines differ a little in what they take (frame_rate, audio_end_in_s, ...): pass what each accepts.
+    accepted = inspect.signature(pipe.__call__).parameters
+    if any(p.kind is inspect.Parameter.VAR_KEYWORD for p in accepted.values()):
+        return pipe(**kwargs)
+    return pipe(**{k: v for k, v in kwargs.items() if k in accepted})
+
+
+def _generators(seeds: list[int], device: str):
+    import torch
+
+    return [torch.Generator(device="cpu" if device != "cuda" else device).manual_seed(int(s)) for s in seeds]
+
+
+def render_batch(spec: ModelSpec, params: dict, items: list[RenderInput], progress: Progress) -> list[RenderOutput | None]:
+    """Render every item in one pipeline call; None for items cancelled while rendering."""
+    import torch
+
+    pipe = pipeline_load(spec)
+    device, _ = device_and_dtype()
+    steps = int(params["steps"])
+    wanted = set(range(len(items)))
+    audio_share = 0.2 if spec.audio not in ("", "native") else 0.0
+
+    def on_step(pipeline, step, timestep, callback_kwargs):
+        nonlocal wanted
+        wanted = progress((1 - audio_share) * (step + 1) / steps)
+        if not wanted:
+            pipeline._interrupt = True  # the pipeline's own loop checks this before each step
+        return {}
+
+    # 1. Video (and native audio) for the whole batch.
+    with torch.inference_mode():
+        out = _call(pipe, {
+            "prompt": [i.prompt for i in items],
+            "negative_prompt": [i.negative for i in items],
+            "num_frames": int(params["frames"]),
+            "height": int(params["height"]),
+            "width": int(params["width"]),
+            "num_inference_steps": steps,
+            "guidance_scale": float(params["guidance"]),
+            "frame_rate": float(params["fps"]),
+            "generator": _generators([i.seed for i in items], device),
+            "output_type": "np",
+            "callback_on_step_end": on_step,
+            **spec.extra,
+        })
+    if not wanted:
+        raise Cancelled()
+    frames = np.asarray(out.frames)
+    frames = (np.clip(frames, 0.0, 1.0) * 255).round().astype(np.uint8) if frames.dtype != np.uint8 else frames
+    duration = int(params["frames"]) / float(params["fps"])
+
+    # 2. Sound: from the video model itself, or a text-to-audio pipeline on the sound descriptions.
+    if spec.audio == "native":
+        audio = getattr(out, "audio", None)
+        if audio is None:
+            raise ConfigurationError(f"model {spec.name!r} is marked audio=native but returned no audio")
+        audios = [_numpy(a) for a in audio]
+        # The vocoder's output rate (pipe.audio_sampling_rate is the mel input rate, not this).
+        rate = int(pipe.vocoder.config.output_sampling_rate)
+    elif spec.audio:
+        audios, rate = render_audio(model_spec(spec.audio), [i.sound or i.prompt for i in items],
+                                    [i.seed for i in items], duration)
+    else:
+        raise ConfigurationError(f"model {spec.name!r} has no audio: set audio to 'native' or an audio model")
+    progress(1.0)
+    results: list[RenderOutput | None] = []
+    for pos in range(len(items)):
+        if pos not in wanted:
+            results.append(None)
+            continue
+        results.append(RenderOutput(frames=frames[pos], fps=float(params["fps"]), audio=_fit(audios[pos], duration, rate),
+                                    sample_rate=rate))
+    return results
+
+
+def render_audio(spec: ModelSpec, descriptions: list[str], seeds: list[int], duration: float) -> tuple[list[np.ndarray], int]:
+    """Soundtracks for these descriptions, at least `duration` seconds each, and their sample rate."""
+    import torch
+
+    pipe = pipeline_load(spec)
+    device, _ = device_and_dtype()
+    with torch.inference_mode():
+        out = _call(pipe, {
+            "prompt": descriptions,
+            "negative_prompt": ["low quality, distorted"] * len(descriptions),
+            "audio_end_in_s": max(duration, 1.0),
+            "audio_length_in_s": max(duration, 1.0),
+            "num_inference_steps": spec.steps,
+            "guidance_scale": spec.guidance,
+            "generator": _generators(seeds, device),
+            "output_type": "np",
+            **spec.extra,
+        })
+    audios = [_numpy(a) for a in out.audios]
+    audios = [a[None, :] if a.ndim == 1 else a for a in audios]
+    rate = int(getattr(getattr(pipe, "vae", None), "sampling_rate", 0) or getattr(pipe, "sampling_rate", 0) or 16000)
+    return audios, rate
+
+
+def _numpy(value) -> np.ndarray:
+    if hasattr(value, "detach"):  # a torch tensor, maybe bfloat16 on a GPU
+        value = value.detach().float().cpu().numpy()
+    return np.asarray(value, dtype=np.float32)
+
+
+def _fit(audio: np.ndarray, duration: float, rate: int) -> np.ndarray:
+    """Trim or pad (with silence) to exactly the video's duration; channels first."""
+    audio = np.asarray(audio, dtype=np.float32)
+    if audio.ndim == 1:
+        audio = audio[None, :]
+    if audio.shape[0] > audio.shape[1]:
+        audio = audio.T
+    samples = int(round(duration * rate))
+    audio = audio[:, :samples]
+    if audio.shape[1] < samples:
+        audio = np.pad(audio, ((0, 0), (0, samples - audio.shape[1])))
+    return np.clip(np.nan_to_num(audio), -1.0, 1.0)
+
+
+# --- Null pipelines: the platform without a model, for benchmarks of its own overhead -------
+@dataclass
+class _Out:
+    frames: np.ndarray | None = None
+    audios: np.ndarray | None = None
+
+
+class NullPipeline:
+    """Returns flat colour frames at once: measures queue, encode, upload and database cost."""
+
+    @classmethod
+    def from_pretrained(cls, path, **kwargs):
+        return cls()
+
+    def __call__(self, *, prompt, num_frames, height, width, num_inference_steps, generator=None,
+                 callback_on_step_end=None, **kwargs):
+        self._interrupt = False
+        for step in range(num_inference_steps):
+            if self._interrupt:
+                break
+            if callback_on_step_end:
+                callback_on_step_end(self, step, step, {})
+        frames = np.zeros((len(prompt), num_frames, height, width, 3), np.float32)
+        for n, text in enumerate(prompt):
+            frames[n, ..., n % 3] = (hash(text) % 255) / 255
+        return _Out(frames=frames)
+
+
+class NullAudioPipeline:
+    sampling_rate = 16000
+
+    @classmethod
+    def from_pretrained(cls, path, **kwargs):
+        return cls()
+
+    def __call__(self, *, prompt, audio_end_in_s, **kwargs):
+        samples = int(audio_end_in_s * self.sampling_rate)
+        tone = 0.1 * np.sin(np.linspace(0, 440 * 2 * np.pi * audio_end_in_s, samples, dtype=np.float32))
+        return _Out(audios=np.stack([np.stack([tone, tone]) for _ in prompt]))
+

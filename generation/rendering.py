@@ -1,0 +1,303 @@
+"""Render jobs: request, claim, render, encode, upload, publish; cancel and recover.
+
+The broker only carries job ids, and delivers them at least once. Exactly one Video per
+job comes from three rules:
+1. A job is claimed with a conditional update (queued, or active with an expired lease),
+   so two workers never hold it at once; a worker that stops reporting loses its lease.
+2. Each stage moves the job on with another conditional update that names the worker, so
+   a worker that lost its job (cancelled, or re-claimed after a stall) stops at once.
+3. Stage outputs are files and objects under deterministic keys: a retry rewrites the same
+   objects, and the Video row is created in the same transaction that marks the job ready.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import logging
+import os
+import socket
+import threading
+import time
+from datetime import timedelta
+from pathlib import Path
+
+from django.conf import settings
+from django.core.exceptions import ValidationError
+from django.db import transaction
+from django.db.models import F, Q
+from django.utils import timezone
+
+from generation import renderer, storage
+from generation.encoding import mp4_write, thumbnail_write
+from generation.models import RenderJob, Video
+from generation.safety import safety_check
+
+logger = logging.getLogger("tailor.render")
+State = RenderJob.State
+
+
+class RenderBlocked(ValidationError):
+    """The safety check refused a prompt: nothing was queued."""
+
+
+def worker_name() -> str:
+    return f"{socket.gethostname()}:{os.getpid()}:{threading.get_ident() % 100000}"
+
+
+def render_key(*, prompt: str, sound: str, negative: str, model: str, seed: int, params: dict) -> str:
+    payload = json.dumps([prompt, sound, negative, model, int(seed), params], sort_keys=True, separators=(",", ":"))
+    return hashlib.sha256(payload.encode()).hexdigest()
+
+
+def render_job_create(
+    *, prompt: str, sound: str = "", negative: str = "", seed: int, model: str | None = None, params: dict | None = None,
+    user=None, audience=(), purpose: str = RenderJob.Purpose.REQUEST, brief: str = "", family: str = "",
+    title: str = "", fit: float | None = None,
+) -> tuple[RenderJob, bool]:
+    """Queue a render, or return the job that already renders exactly this (same prompt, model,
+    seed and parameters). The safety check runs first: a blocked prompt raises RenderBlocked
+    and is never queued."""
+    try:
+        spec = renderer.model_spec(model)
+        params = renderer.params_for(spec, params)
+    except (renderer.ConfigurationError, ValueError) as exc:
+        raise ValidationError({"params": str(exc)}) from None
+    if not prompt.strip():
+        raise ValidationError({"prompt": "must not be empty"})
+    decision = safety_check(text=f"{prompt}\n{sound}", kind="prompt", user=user)
+    if not decision.allowed:
+        raise RenderBlocked({"prompt": decision.reason})
+    key = render_key(prompt=prompt, sound=sound, negative=negative, model=spec.name, seed=seed, params=params)
+    with transaction.atomic():
+        job, created = RenderJob.objects.get_or_create(key=key, defaults=dict(
+            purpose=purpose, user=user if getattr(user, "pk", None) else None, prompt=prompt, sound=sound,
+            negative=negative, brief=brief, family=family, title=title[:300], fit=fit, model=spec.name,
+            seed=int(seed), params=params,
+        ))
+        if audience:
+            job.audience.add(*audience)
+            if job.video_id:
+                job.video.audience.add(*audience)
+        if created:
+            transaction.on_commit(lambda: _send(job.pk))
+            logger.info("render queued job=%s model=%s purpose=%s", job.pk, spec.name, purpose)
+    return job, created
+
+
+def _send(job_id: int) -> None:
+    from generation.tasks import render
+
+    # Retry options travel with the message, so they follow the settings of the sender.
+    render.send_with_options(
+        args=(job_id,), max_retries=settings.RENDER_MAX_RETRIES,
+        min_backoff=settings.RENDER_MIN_BACKOFF_MS, max_backoff=settings.RENDER_MAX_BACKOFF_MS,
+    )
+
+
+def render_job_cancel(*, job: RenderJob) -> bool:
+    """Cancel a queued or running job; a running one stops at its next step."""
+    done = RenderJob.objects.filter(pk=job.pk, state__in=[State.QUEUED, *RenderJob.ACTIVE]).update(
+        state=State.CANCELLED, finished_at=timezone.now()
+    )
+    if done:
+        logger.info("render cancelled job=%s", job.pk)
+    return bool(done)
+
+
+def _claim(job_id: int, worker: str) -> bool:
+    now = timezone.now()
+    stale = now - timedelta(seconds=settings.RENDER_LEASE_S)
+    claimable = Q(state=State.QUEUED) | Q(state__in=RenderJob.ACTIVE, heartbeat_at__lt=stale)
+    return bool(RenderJob.objects.filter(claimable, pk=job_id).update(
+        state=State.RENDERING, worker=worker, attempts=F("attempts") + 1, progress=0, started_at=now, heartbeat_at=now,
+    ))
+
+
+def _advance(job: RenderJob, worker: str, frm: str, to: str, **fields) -> bool:
+    """Move a job we hold to its next stage; False if we no longer hold it (cancelled, or lost)."""
+    return bool(RenderJob.objects.filter(pk=job.pk, state=frm, worker=worker).update(
+        state=to, heartbeat_at=timezone.now(), **fields
+    ))
+
+
+def _work_paths(job: RenderJob) -> tuple[Path, Path, Path]:
+    base = Path(settings.RENDER_WORK_DIR) / job.key
+    return base.with_suffix(".mp4"), base.with_suffix(".jpg"), base.with_suffix(".json")
+
+
+def render_job_run(*, job_id: int, worker: str | None = None, final: bool = False) -> str:
+    """Take a job (and compatible queued ones, as one batch) from queued to ready. Idempotent."""
+    worker = worker or worker_name()
+
+    # 1. Claim, waiting out the lease of a worker that died holding the job.
+    if not _claim(job_id, worker):
+        job = RenderJob.objects.filter(pk=job_id).only("state", "heartbeat_at").first()
+        if job is None or job.state not in RenderJob.ACTIVE:
+            return "skipped"
+        age = (timezone.now() - job.heartbeat_at).total_seconds() if job.heartbeat_at else 0.0
+        time.sleep(max(0.0, settings.RENDER_LEASE_S - age) + 0.2)
+        if not _claim(job_id, worker):
+            return "busy"
+
+    # 2. Batch: claim queued jobs for the same model and parameters, to render in one call.
+    primary = RenderJob.objects.get(pk=job_id)
+    batch = [primary]
+    if settings.RENDER_BATCH_MAX > 1:
+        others = RenderJob.objects.filter(state=State.QUEUED, model=primary.model).exclude(pk=job_id).order_by("created_at")
+        for other in others[: settings.RENDER_BATCH_MAX * 4]:
+            if len(batch) >= settings.RENDER_BATCH_MAX:
+                break
+            if other.params == primary.params and _claim(other.pk, worker):
+                other.refresh_from_db()
+                batch.append(other)
+
+    try:
+        # 3. Render what has no encoded file yet (an earlier attempt may have got that far).
+        todo = [job for job in batch if not all(p.exists() for p in _work_paths(job))]
+        if todo:
+            _render(todo, worker)
+        # 4. Upload and publish each job.
+        for job in batch:
+            _publish(job, worker)
+    except BaseException as exc:
+        _release(batch, worker, exc, final=final, primary=job_id)
+        raise
+    return "done"
+
+
+def _render(jobs: list[RenderJob], worker: str) -> None:
+    spec = renderer.model_spec(jobs[0].model)
+    held = {job.pk for job in jobs}
+    last_write = [0.0]
+
+    def progress(fraction: float) -> set:
+        now = time.monotonic()
+        if now - last_write[0] >= 0.5 or fraction >= 1.0:
+            last_write[0] = now
+            RenderJob.objects.filter(pk__in=held, state=State.RENDERING, worker=worker).update(
+                progress=min(99, int(fraction * 100)), heartbeat_at=timezone.now()
+            )
+        still = set(RenderJob.objects.filter(pk__in=held, state=State.RENDERING, worker=worker).values_list("pk", flat=True))
+        return {pos for pos, job in enumerate(jobs) if job.pk in still}
+
+    items = [renderer.RenderInput(prompt=j.prompt, negative=j.negative, sound=j.sound, seed=j.seed) for j in jobs]
+    started = time.perf_counter()
+    try:
+        outputs = renderer.render_batch(spec, jobs[0].params, items, progress)
+    except renderer.Cancelled:
+        logger.info("render interrupted: every job cancelled jobs=%s", sorted(held))
+        return
+    share = (time.perf_counter() - started) / len(jobs)
+    for job, output in zip(jobs, outputs):
+        if output is None:
+            continue
+        if not _advance(job, worker, State.RENDERING, State.ENCODING, progress=100, gpu_seconds=F("gpu_seconds") + share):
+            continue
+        video_path, thumb_path, meta_path = _work_paths(job)
+        video_path.parent.mkdir(parents=True, exist_ok=True)
+        info = mp4_write(video_path, frames=output.frames, fps=output.fps, audio=output.audio, sample_rate=output.sample_rate)
+        thumbnail_write(thumb_path, output.frames)
+        tmp = meta_path.with_name(meta_path.name + ".part")
+        tmp.write_text(json.dumps(info.__dict__))
+        os.replace(tmp, meta_path)  # written last: its presence means both files are complete
+
+
+def _publish(job: RenderJob, worker: str) -> None:
+    video_path, thumb_path, meta_path = _work_paths(job)
+    state = RenderJob.objects.filter(pk=job.pk).values_list("state", "worker").first()
+    if state is None or state[1] != worker or state[0] not in (State.RENDERING, State.ENCODING):
+        return  # cancelled while rendering, or lost
+    if not meta_path.exists():
+        return  # interrupted before encoding (cancelled)
+    if not _advance(job, worker, state[0], State.UPLOADING, progress=100):
+        return
+    info = json.loads(meta_path.read_text())
+    video_key = storage.media_upload(f"{job.object_stem}.mp4", video_path, content_type="video/mp4")
+    thumb_key = storage.media_upload(f"{job.object_stem}.jpg", thumb_path, content_type="image/jpeg")
+    with transaction.atomic():
+        locked = RenderJob.objects.select_for_update().filter(pk=job.pk, state=State.UPLOADING, worker=worker).first()
+        if locked is None:
+            return
+        video = Video.objects.create(
+            source=Video.Source.GENERATED, title=job.title or _title(job), description=job.prompt,
+            tags=[t for t in [job.family, "made for you"] if t], prompt=job.prompt,
+            video_key=video_key, thumbnail_key=thumb_key, duration_s=info["duration_s"], fps=info["fps"],
+            width=info["width"], height=info["height"], made_for=job.user,
+        )
+        audience = list(job.audience.all())
+        if audience:
+            video.audience.add(*audience)
+        RenderJob.objects.filter(pk=job.pk).update(
+            state=State.READY, video=video, progress=100, finished_at=timezone.now(), heartbeat_at=timezone.now(), error=""
+        )
+        transaction.on_commit(lambda: _embed(video.pk))
+    for path in (video_path, thumb_path, meta_path):
+        path.unlink(missing_ok=True)
+    logger.info("render ready job=%s video=%s key=%s", job.pk, video.pk, video_key)
+
+
+def _embed(video_id: int) -> None:
+    from generation.tasks import embed_videos
+
+    embed_videos.send([video_id])
+
+
+def _title(job: RenderJob) -> str:
+    first = job.prompt.split(". ")[0].strip().rstrip(".")
+    return first[:117] + "..." if len(first) > 120 else first
+
+
+def _release(batch: list[RenderJob], worker: str, exc: BaseException, *, final: bool, primary: int) -> None:
+    """After an error: give held jobs back to the queue, or fail them when retrying cannot help."""
+    reason = f"{type(exc).__name__}: {exc}"[:2000]
+    permanent = isinstance(exc, renderer.ConfigurationError)
+    requeue = []
+    for job in batch:
+        held = RenderJob.objects.filter(pk=job.pk, worker=worker, state__in=RenderJob.ACTIVE)
+        attempts = held.values_list("attempts", flat=True).first()
+        if attempts is None:
+            continue
+        if permanent or attempts > settings.RENDER_MAX_RETRIES or (final and job.pk == primary):
+            held.update(state=State.FAILED, error=reason, finished_at=timezone.now())
+            logger.warning("render failed job=%s attempts=%s error=%s", job.pk, attempts, reason)
+        else:
+            held.update(state=State.QUEUED, error=reason, progress=0)
+            if job.pk != primary:
+                requeue.append(job.pk)  # its own message may be gone: send it again
+    for job_id in requeue:
+        _send(job_id)
+
+
+def renders_recover(*, everything_queued: bool = False) -> int:
+    """Send again the jobs whose message may be lost: held by a worker that stopped reporting,
+    or queued and untouched for long (with the in-process broker, every queued job after a
+    restart). A duplicate message is harmless: the claim lets only one through."""
+    now = timezone.now()
+    stale = Q(state__in=RenderJob.ACTIVE, heartbeat_at__lt=now - timedelta(seconds=settings.RENDER_LEASE_S))
+    queued = Q(state=State.QUEUED)
+    if not everything_queued:
+        queued &= Q(updated_at__lt=now - timedelta(seconds=max(600.0, 10 * settings.RENDER_LEASE_S)))
+    ids = list(RenderJob.objects.filter(stale | queued).values_list("pk", flat=True))
+    for job_id in ids:
+        _send(job_id)
+    if ids:
+        logger.info("renders recovered n=%d", len(ids))
+    return len(ids)
+
+
+def orphans_prune(*, dry_run: bool = False) -> dict[str, int]:
+    """Delete rendered objects no Video points at, and multipart uploads left open.
+    Objects of jobs still in flight are kept."""
+    keys = storage.media_keys("renders/")
+    live = set(Video.objects.exclude(video_key="").values_list("video_key", flat=True))
+    live |= set(Video.objects.exclude(thumbnail_key="").values_list("thumbnail_key", flat=True))
+    in_flight = {f"renders/{k[:2]}/{k}" for k in RenderJob.objects.exclude(state__in=RenderJob.TERMINAL).values_list("key", flat=True)}
+    orphans = [k for k in keys if k not in live and k.rsplit(".", 1)[0] not in in_flight]
+    uploads = storage.multipart_open("renders/")
+    if not dry_run:
+        storage.media_delete(orphans)
+        for key, _ in uploads:
+            if key.rsplit(".", 1)[0] not in in_flight:
+                storage.multipart_abort(key)
+    return {"objects": len(orphans), "multipart_uploads": len(uploads)}
