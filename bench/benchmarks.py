@@ -5,6 +5,7 @@ from __future__ import annotations
 import os
 import resource
 import time
+from pathlib import Path
 
 import numpy as np
 
@@ -302,6 +303,52 @@ def render_sharing() -> dict:
     }
 
 
+def render_jobs() -> dict:
+    """Render-job platform cost (queue, claim, encode, upload, database) with the null renderer,
+    through PostgreSQL, Redis, SeaweedFS and rundramatiq workers (bench/render_flow.py)."""
+    import json
+    import subprocess
+    import sys
+
+    proc = subprocess.run([sys.executable, str(Path(__file__).parent / "render_flow.py")], capture_output=True, text=True,
+                          timeout=1800)
+    if proc.returncode != 0:
+        return {"error": proc.stderr[-2000:]}
+    return json.loads(proc.stdout.strip().splitlines()[-1])
+
+
+def render_batching() -> dict:
+    """The tiny Wan pipeline on this CPU: seconds per clip, and N prompts in one call against N calls."""
+    from django.conf import settings
+
+    from generation import renderer
+
+    spec = renderer.model_spec("tiny-wan")
+    params = renderer.params_for(spec, {"steps": 20})
+    renderer.pipeline_load(spec)
+    renderer.pipeline_load(renderer.model_spec(spec.audio))
+    items = [renderer.RenderInput(prompt=f"a short film about subject {n}", negative="", sound="soft piano", seed=n) for n in range(8)]
+    renderer.render_batch(spec, params, items[:1], lambda f: {0})  # warm up
+    out = {"model": "tiny-wan (random weights) + tiny-audio", "device": renderer.device_and_dtype()[0],
+           "frames": params["frames"], "size": f"{params['width']}x{params['height']}", "steps": params["steps"]}
+    for n in (4, 8):
+        started = time.perf_counter()
+        for item in items[:n]:
+            renderer.render_batch(spec, params, [item], lambda f: {0})
+        separate = time.perf_counter() - started
+        started = time.perf_counter()
+        renderer.render_batch(spec, params, items[:n], lambda f, n=n: set(range(n)))
+        batched = time.perf_counter() - started
+        out[f"batch_{n}"] = {"separate_s": round(separate, 3), "one_call_s": round(batched, 3),
+                             "gain": round(separate / batched, 2), "s_per_clip_batched": round(batched / n, 4)}
+    out["s_per_clip_single"] = round(out["batch_4"]["separate_s"] / 4, 4)
+    out["note"] = ("on a 2-core CPU the tiny model is compute-bound, so one call for N prompts saves little or "
+                   "nothing; batching pays where a GPU is underused by one clip")
+    out["model_dir"] = str(settings.RENDER_MODEL_DIR)
+    return out
+
+
 ALL = {
+    "render_jobs": render_jobs, "render_batching": render_batching,
     "render_sharing": render_sharing, "embedding": embedding, "ingest": ingest, "like_to_feed": like_to_feed, "feed": feed, "ann": ann, "ann_hard": ann_hard,
 }

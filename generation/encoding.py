@@ -40,6 +40,7 @@ def mp4_write(path: Path, *, frames: np.ndarray, fps: float, audio: np.ndarray, 
         out_rate = sample_rate if sample_rate in AAC_RATES else 48000
         sound = container.add_stream("aac", rate=out_rate)
         sound.layout = "stereo" if channels == 2 else "mono"
+        sound.options = {"aac_coder": "fast"}  # the default two-loop search costs ~3x for no audible gain here
         for frame in frames:
             for packet in video.encode(av.VideoFrame.from_ndarray(np.ascontiguousarray(frame), format="rgb24")):
                 container.mux(packet)

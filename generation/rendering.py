@@ -205,7 +205,7 @@ def _render(jobs: list[RenderJob], worker: str) -> None:
 
 def _publish(job: RenderJob, worker: str) -> None:
     video_path, thumb_path, meta_path = _work_paths(job)
-    state = RenderJob.objects.filter(pk=job.pk).values_list("state", "worker").first()
+    state = RenderJob.objects.filter(pk=job.pk).values_list("state", "worker", "attempts").first()
     if state is None or state[1] != worker or state[0] not in (State.RENDERING, State.ENCODING):
         return  # cancelled while rendering, or lost
     if not meta_path.exists():
@@ -213,8 +213,10 @@ def _publish(job: RenderJob, worker: str) -> None:
     if not _advance(job, worker, state[0], State.UPLOADING, progress=100):
         return
     info = json.loads(meta_path.read_text())
-    video_key = storage.media_upload(f"{job.object_stem}.mp4", video_path, content_type="video/mp4")
-    thumb_key = storage.media_upload(f"{job.object_stem}.jpg", thumb_path, content_type="image/jpeg")
+    # Only a retry can find parts of an earlier upload of these keys left open.
+    retry = state[2] > 1
+    video_key = storage.media_upload(f"{job.object_stem}.mp4", video_path, content_type="video/mp4", retry=retry)
+    thumb_key = storage.media_upload(f"{job.object_stem}.jpg", thumb_path, content_type="image/jpeg", retry=retry)
     with transaction.atomic():
         locked = RenderJob.objects.select_for_update().filter(pk=job.pk, state=State.UPLOADING, worker=worker).first()
         if locked is None:
@@ -225,9 +227,8 @@ def _publish(job: RenderJob, worker: str) -> None:
             video_key=video_key, thumbnail_key=thumb_key, duration_s=info["duration_s"], fps=info["fps"],
             width=info["width"], height=info["height"], made_for=job.user,
         )
-        audience = list(job.audience.all())
-        if audience:
-            video.audience.add(*audience)
+        if job.purpose == RenderJob.Purpose.CLUSTER:
+            video.audience.add(*job.audience.all())
         RenderJob.objects.filter(pk=job.pk).update(
             state=State.READY, video=video, progress=100, finished_at=timezone.now(), heartbeat_at=timezone.now(), error=""
         )

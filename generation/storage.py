@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import os
 import shutil
+import threading
 from pathlib import Path
 
 from django.conf import settings
@@ -14,7 +15,21 @@ from django.core.files.base import ContentFile
 from django.core.files.storage import default_storage
 
 
+_clients = threading.local()
+
+
 def _s3_client(*, timeout: float = 3.0):
+    """A boto3 client per thread and timeout: making one costs tens of milliseconds."""
+    key = (settings.AWS_S3_ENDPOINT_URL, settings.AWS_ACCESS_KEY_ID, timeout)
+    cache = getattr(_clients, "by_key", None)
+    if cache is None:
+        cache = _clients.by_key = {}
+    if key not in cache:
+        cache[key] = _s3_client_new(timeout=timeout)
+    return cache[key]
+
+
+def _s3_client_new(*, timeout: float):
     import boto3
     from botocore.config import Config
 
@@ -73,12 +88,13 @@ def media_save(key: str, data: bytes) -> str:
     return default_storage.save(key, ContentFile(data))
 
 
-def media_upload(key: str, path: Path, *, content_type: str) -> str:
+def media_upload(key: str, path: Path, *, content_type: str, retry: bool = True) -> str:
     """Upload a file under a deterministic key, replacing what is there.
 
     On S3, files over MEDIA_MULTIPART_THRESHOLD go up in parts; boto3 aborts a failed
     multipart upload, and any left open by an earlier attempt that died (kill -9, or S3
-    down so the abort failed too) is aborted here first, so no orphan parts pile up.
+    down so the abort failed too) is aborted here first when `retry` says there may be one,
+    so no orphan parts pile up.
     """
     if not settings.USE_S3:
         target = Path(settings.MEDIA_ROOT) / key
@@ -89,7 +105,8 @@ def media_upload(key: str, path: Path, *, content_type: str) -> str:
         return key
     from boto3.s3.transfer import TransferConfig
 
-    multipart_abort(key)
+    if retry:
+        multipart_abort(key)
     threshold = settings.MEDIA_MULTIPART_THRESHOLD
     client = _s3_client(timeout=30)
     client.upload_file(
