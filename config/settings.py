@@ -234,7 +234,10 @@ RENDER_MAX_BACKOFF_MS = env_int("TAILOR_RENDER_MAX_BACKOFF_MS", 300_000, min_val
 RENDER_TIME_LIMIT_S = env_int("TAILOR_RENDER_TIME_LIMIT_S", 3600, min_value=10)
 # A claimed job whose worker has not reported for this long is taken to be dead and can be claimed again.
 RENDER_LEASE_S = env_float("TAILOR_RENDER_LEASE_S", 60.0, min_value=1.0)
-RENDER_DAILY_QUOTA = env_int("TAILOR_RENDER_DAILY_QUOTA", 10, min_value=0)
+RENDER_DAILY_QUOTA = env_int("TAILOR_RENDER_DAILY_QUOTA", 10, min_value=0)  # "make me something" per viewer a day
+# Content gaps: an interest whose best catalogue match is under this cosine gets a render planned.
+GAP_THRESHOLD = env_float("TAILOR_GAP_THRESHOLD", 0.45, min_value=-1.0, max_value=1.0)
+RENDER_PLAN_BUDGET = env_int("TAILOR_RENDER_PLAN_BUDGET", 8, min_value=0)  # renders per planning run
 MEDIA_MULTIPART_THRESHOLD = env_int("TAILOR_MEDIA_MULTIPART_THRESHOLD", 16 * 1024 * 1024, min_value=64 * 1024)
 
 # --- Feed ---------------------------------------------------------------------

@@ -10,4 +10,6 @@ urlpatterns = [
     path("onboarding", views.onboarding, name="onboarding"),
     path("taste", views.taste, name="taste"),
     path("signup", views.signup, name="signup"),
+    path("make", views.render_request, name="make"),
+    path("renders/<int:job_id>", views.render_status, name="render"),
 ]

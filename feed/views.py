@@ -15,6 +15,8 @@ from django.shortcuts import redirect, render
 from django.views.decorators.http import require_POST
 
 from feed.services import feed_page_serve
+from generation.models import RenderJob
+from generation.planning import QuotaExceeded, first_renders_request, render_request_for_user
 from generation.storage import media_url
 from profiles import services as profile_services
 from profiles.models import Interest, Profile
@@ -70,6 +72,47 @@ def interaction_create(request):
     )
 
 
+def _errors(exc: ValidationError) -> dict:
+    return exc.message_dict if hasattr(exc, "error_dict") else {"detail": exc.messages}
+
+
+def _job_json(job: RenderJob) -> dict:
+    data = {"id": job.pk, "state": job.state, "progress": job.progress, "title": job.title, "error": job.error if job.state == "failed" else ""}
+    if job.video_id:
+        video = job.video
+        data["video"] = {"id": video.pk, "title": video.title, "src": media_url(video.video_key), "poster": media_url(video.thumbnail_key)}
+    return data
+
+
+@login_required
+@require_POST
+def render_request(request):
+    """"Make me something", with an optional one-line brief."""
+    brief = request.POST.get("brief", "")
+    if request.content_type == "application/json":
+        try:
+            brief = (json.loads(request.body or b"{}") or {}).get("brief", "")
+        except (json.JSONDecodeError, AttributeError):
+            return JsonResponse({"errors": {"body": ["must be a JSON object"]}}, status=400)
+    if not isinstance(brief, str):
+        return JsonResponse({"errors": {"brief": ["must be text"]}}, status=400)
+    try:
+        job, created = render_request_for_user(user=request.user, brief=brief)
+    except QuotaExceeded as exc:
+        return JsonResponse({"errors": _errors(exc)}, status=429)
+    except ValidationError as exc:
+        return JsonResponse({"errors": _errors(exc)}, status=400)
+    return JsonResponse({**_job_json(job), "created": created}, status=202 if created else 200)
+
+
+@login_required
+def render_status(request, job_id: int):
+    job = RenderJob.objects.filter(pk=job_id, user=request.user).select_related("video").first()
+    if job is None:
+        return JsonResponse({"errors": {"detail": ["not found"]}}, status=404)
+    return JsonResponse(_job_json(job))
+
+
 @login_required
 def onboarding(request):
     error = ""
@@ -81,6 +124,7 @@ def onboarding(request):
         except ValidationError as exc:
             error = "; ".join(exc.messages)
         else:
+            first_renders_request(user=request.user)
             return redirect("feed:home")
     topics = [{"slug": slug, "name": name} for slug, (name, _) in TOPICS.items()]
     return render(request, "feed/onboarding.html", {"topics": topics, "error": error}, status=400 if error else 200)

@@ -45,12 +45,14 @@ def taste_clusters(vectors: np.ndarray, k: int, *, seed: int = 0) -> np.ndarray:
 def sharing_plan(
     *, interests: np.ndarray, owners: np.ndarray, clusters: int, embed_prompts: PromptEmbedder,
     min_fidelity: float = 0.0, per_user_quota: int = 0, personal_prompts: np.ndarray | None = None, seed: int = 0,
+    margin: float = 0.0,
 ) -> SharingPlan:
     """Plan renders for these interests (rows) owned by these users.
 
     embed_prompts composes and embeds one prompt per taste vector. Interests whose best
     cluster prompt falls under min_fidelity get their own render (personal_prompts gives
-    their embedded prompts when already composed), at most per_user_quota per user, worst first.
+    their embedded prompts when already composed), at most per_user_quota per user, worst first,
+    and keep it only where it serves the interest better by more than `margin`.
     """
     centroids = taste_clusters(interests, clusters, seed=seed)
     prompts = embed_prompts(centroids, seed)
@@ -70,7 +72,7 @@ def sharing_plan(
         if personal:
             own = personal_prompts[personal] if personal_prompts is not None else embed_prompts(interests[personal], seed + 1)
             own_fidelity = (interests[personal] * own).sum(axis=1)
-            better = own_fidelity > fidelity[personal]
+            better = own_fidelity > fidelity[personal] + margin
             for pos, f, b in zip(personal, own_fidelity, better):
                 if b:
                     fidelity[pos] = f

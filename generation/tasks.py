@@ -56,3 +56,12 @@ def renders_recover() -> int:
     from generation.rendering import renders_recover as recover
 
     return recover()
+
+
+@dramatiq.actor(queue_name=CPU_QUEUE, max_retries=3, min_backoff=10_000, time_limit=30 * 60_000)
+def renders_plan(user_ids: list[int] | None = None, everyone: bool = False, budget: int | None = None) -> dict:
+    """Find content gaps and queue renders for them, shared by taste clusters where possible
+    (user_ids, everyone: a newcomer's first renders, one for each of their interests)."""
+    from generation.planning import renders_plan as plan
+
+    return plan(user_ids=user_ids, everyone=everyone, budget=budget)

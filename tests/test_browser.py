@@ -94,3 +94,40 @@ def test_signup_onboard_like_and_scroll(transactional_db, catalog, live_server, 
 
     page.goto(live_server.url + "/taste")
     assert page.locator(".interest .label", has_text="Gardening").count() == 1
+
+
+@pytest.mark.browser
+def test_make_me_something_with_a_brief(transactional_db, catalog, live_server, page, make_user, worker):
+    from generation.models import RenderJob
+    from generation.services import generation_data_load
+    from profiles.services import onboarding_apply
+
+    ARTIFACTS.mkdir(exist_ok=True)
+    generation_data_load()
+    viewer = make_user("maker")
+    onboarding_apply(user=viewer, topics=["cooking", "jazz"])
+    page.goto(live_server.url + "/accounts/login/")
+    page.fill("#id_username", "maker")
+    page.fill("#id_password", "x-Pass-123!")
+    page.click("button[type=submit]")
+    page.wait_for_selector("article.card")
+
+    # A blocked brief: a clear reason, and nothing queued.
+    page.fill("#brief", "a video of naked people")
+    page.click("#make button")
+    page.wait_for_selector("#make-status[data-state=error]")
+    assert "blocked (sexual)" in page.inner_text("#make-status")
+    assert not RenderJob.objects.exists()
+
+    page.fill("#brief", "an original musical about garlic bread")
+    page.click("#make button")
+    page.wait_for_selector("#make-status[data-state=ready]", timeout=120_000)
+    made = page.locator("article.card.made")
+    assert made.count() == 1
+    job = RenderJob.objects.get(user=viewer)
+    assert job.state == "ready" and made.get_attribute("data-video") == str(job.video_id)
+    src = made.locator("video").get_attribute("src")
+    assert src and job.video.video_key.rsplit("/", 1)[-1] in src
+    # The browser can load and decode the clip.
+    page.wait_for_function("document.querySelector('article.card.made video').readyState >= 1", timeout=20_000)
+    page.screenshot(path=str(ARTIFACTS / "feed-made-for-you.png"))

@@ -89,4 +89,80 @@
   }, { rootMargin: "600px" });
 
   observe(feed);
+
+  // "Make me something": queue a render of one's own, then follow its progress.
+  const make = document.getElementById("make");
+  if (make) {
+    const status = document.getElementById("make-status");
+    const statusUrl = function (id) { return make.dataset.statusUrl.replace(/0$/, String(id)); };
+
+    function readyCard(job) {
+      const card = document.createElement("article");
+      card.className = "card made";
+      card.dataset.video = job.video.id;
+      card.dataset.source = "made_for_you";
+      const media = document.createElement("div");
+      media.className = "media";
+      const video = document.createElement("video");
+      Object.assign(video, { src: job.video.src, poster: job.video.poster, muted: true, autoplay: true, loop: true, playsInline: true });
+      media.appendChild(video);
+      const info = document.createElement("div");
+      info.className = "info";
+      const why = document.createElement("p");
+      why.className = "why";
+      why.textContent = "Made for you, just now";
+      const title = document.createElement("h2");
+      title.className = "title";
+      title.textContent = job.video.title;
+      info.append(why, title);
+      card.append(media, info);
+      feed.prepend(card);
+      viewer.observe(card);
+      if (card.scrollIntoView) card.scrollIntoView({ behavior: "smooth" });
+    }
+
+    function follow(id) {
+      fetch(statusUrl(id), { credentials: "same-origin" })
+        .then(function (r) { return r.json(); })
+        .then(function (job) {
+          if (job.state === "ready" && job.video) {
+            status.textContent = "Ready: “" + job.video.title + "” is at the top of your feed.";
+            status.dataset.state = "ready";
+            readyCard(job);
+          } else if (job.state === "failed" || job.state === "cancelled") {
+            status.textContent = "Sorry, that render " + job.state + ". Try again?";
+            status.dataset.state = job.state;
+          } else {
+            status.textContent = (job.state === "queued" ? "Queued…" : "Making it… " + job.progress + "%");
+            status.dataset.state = job.state;
+            setTimeout(function () { follow(id); }, 1000);
+          }
+        })
+        .catch(function () { setTimeout(function () { follow(id); }, 3000); });
+    }
+
+    make.addEventListener("submit", function (ev) {
+      ev.preventDefault();
+      const button = make.querySelector("button");
+      button.disabled = true;
+      status.textContent = "Composing your video…";
+      fetch(make.action, {
+        method: "POST",
+        headers: { "Content-Type": "application/json", "X-CSRFToken": csrf },
+        body: JSON.stringify({ brief: make.querySelector("input[name=brief]").value }),
+        credentials: "same-origin",
+      })
+        .then(function (r) { return r.json().then(function (body) { return { ok: r.ok, body: body }; }); })
+        .then(function (res) {
+          if (!res.ok) {
+            const errors = res.body.errors || {};
+            status.textContent = Object.values(errors).flat().join(" ") || "That did not work.";
+            status.dataset.state = "error";
+            return;
+          }
+          follow(res.body.id);
+        })
+        .finally(function () { button.disabled = false; });
+    });
+  }
 })();

@@ -1,0 +1,202 @@
+"""What to render: content gaps, shared renders for taste clusters, and viewers' own requests.
+
+A gap is an interest whose best catalogue match falls below GAP_THRESHOLD: nothing we have
+serves it. Gaps are planned together: their interests are clustered (spherical k-means) and
+each cluster gets one composed prompt, shared by every viewer it serves well; interests no
+cluster serves get a render of their own, within a per-user quota (generation/sharing.py).
+"""
+
+from __future__ import annotations
+
+import hashlib
+import logging
+import random
+from dataclasses import dataclass
+from datetime import timedelta
+
+import numpy as np
+from django.conf import settings
+from django.core.exceptions import ValidationError
+from django.utils import timezone
+
+from core.vec import from_bytes, normalize
+from generation.composer import ComposedPrompt, brief_clean, compose
+from generation.models import PromptTemplate, RenderJob, Video
+from generation.rendering import RenderBlocked, render_job_create
+from generation.safety import safety_check
+from generation.sharing import sharing_plan
+
+logger = logging.getLogger("tailor.planning")
+
+
+class QuotaExceeded(ValidationError):
+    """A viewer asked for more renders today than their quota allows."""
+
+
+@dataclass
+class Gap:
+    interest_id: int
+    user_id: int
+    vector: np.ndarray
+    best: float  # cosine of the best catalogue match this viewer may see
+
+
+def gaps_find(*, threshold: float | None = None, everyone: bool = False, user_ids: list[int] | None = None) -> list[Gap]:
+    """Interests the catalogue serves badly (with everyone: every interest, for first renders)."""
+    from profiles import indexes
+    from profiles.models import Interest
+
+    threshold = settings.GAP_THRESHOLD if threshold is None else threshold
+    qs = Interest.objects.all() if user_ids is None else Interest.objects.filter(user_id__in=user_ids)
+    rows = list(qs.values_list("id", "user_id", "vector"))
+    if not rows:
+        return []
+    vectors = np.vstack([from_bytes(v) for _, _, v in rows])
+    index = indexes.items().ready()
+    if len(index):
+        sims, ids = index.search(vectors, 8)
+        private = dict(Video.objects.filter(pk__in=set(ids.ravel().tolist()), made_for__isnull=False).values_list("pk", "made_for_id"))
+    else:
+        sims, ids, private = np.zeros((len(rows), 0)), np.zeros((len(rows), 0), dtype=np.int64), {}
+    gaps = []
+    for (interest_id, user_id, _), vector, row_sims, row_ids in zip(rows, vectors, sims, ids):
+        visible = [float(s) for s, v in zip(row_sims, row_ids) if v >= 0 and private.get(int(v), user_id) == user_id]
+        best = max(visible, default=0.0)
+        if everyone or best < threshold:
+            gaps.append(Gap(interest_id, user_id, vector, best))
+    return gaps
+
+
+def _title(composed: ComposedPrompt) -> str:
+    subject = composed.concepts.get("subject", "")
+    family = dict(PromptTemplate.Family.choices).get(composed.family, composed.family).lower()
+    return f"{subject[:1].upper()}{subject[1:]}: a {family}" if subject else f"A {family}"
+
+
+def renders_plan(*, budget: int | None = None, per_user_quota: int = 1, min_fidelity: float = 0.45, margin: float = 0.05,
+                 everyone: bool = False, user_ids: list[int] | None = None, seed: int | None = None) -> dict[str, int]:
+    """Queue renders for content gaps: one per taste cluster where a cluster serves its viewers,
+    one per viewer where none does. Idempotent within a day: the same gaps give the same prompts
+    and seeds, so the same jobs."""
+    from profiles.embedding import embed_texts
+
+    budget = settings.RENDER_PLAN_BUDGET if budget is None else budget
+    busy = set(RenderJob.objects.exclude(state__in=RenderJob.TERMINAL).exclude(user=None).values_list("user_id", flat=True))
+    gaps = [g for g in gaps_find(everyone=everyone, user_ids=user_ids) if g.user_id not in busy]
+    if not gaps or budget <= 0:
+        return {"gaps": len(gaps), "cluster_jobs": 0, "personal_jobs": 0}
+    seed = timezone.now().date().toordinal() if seed is None else seed
+    interests = normalize(np.vstack([g.vector for g in gaps]))
+    owners = np.array([g.user_id for g in gaps])
+    composed: dict[int, list[ComposedPrompt]] = {}
+
+    def embed_prompts(tastes: np.ndarray, call_seed: int) -> np.ndarray:
+        drafts = [compose(taste=t, seed=call_seed * 1000 + n, candidates=3) for n, t in enumerate(tastes)]
+        composed[call_seed] = drafts
+        return embed_texts([d.prompt for d in drafts])
+
+    clusters = max(1, min(budget, len(gaps) // 4 or 1))
+    plan = sharing_plan(interests=interests, owners=owners, clusters=clusters, embed_prompts=embed_prompts,
+                        min_fidelity=min_fidelity, per_user_quota=per_user_quota, seed=seed, margin=margin)
+    logger.info("render plan fidelity mean=%.3f min=%.3f", float(plan.fidelity.mean()), float(plan.fidelity.min()))
+    created = {"cluster": 0, "personal": 0}
+    left = budget
+    # 1. Shared renders, biggest audience first; a cluster nobody is assigned to is skipped.
+    audiences = {c: sorted(set(owners[plan.assignment == c].tolist())) for c in range(plan.clusters)}
+    for c in sorted(audiences, key=lambda c: -len(audiences[c])):
+        if not audiences[c] or left <= 0:
+            continue
+        left -= _queue(composed[seed][c], purpose=RenderJob.Purpose.CLUSTER, audience=audiences[c], counter=created, kind="cluster")
+    # 2. Renders of their own for interests no cluster serves.
+    for n, pos in enumerate(plan.personal):
+        if left <= 0:
+            break
+        if plan.assignment[pos] != -1:
+            continue  # the cluster render served it better after all
+        left -= _queue(composed[seed + 1][n], purpose=RenderJob.Purpose.GAP, user_id=int(owners[pos]), counter=created, kind="personal")
+    result = {"gaps": len(gaps), "cluster_jobs": created["cluster"], "personal_jobs": created["personal"]}
+    logger.info("renders planned %s", result)
+    return result
+
+
+def _queue(draft: ComposedPrompt, *, purpose: str, counter: dict, kind: str, audience=(), user_id: int | None = None) -> int:
+    from django.contrib.auth import get_user_model
+
+    user = get_user_model().objects.get(pk=user_id) if user_id else None
+    try:
+        _, created = render_job_create(
+            prompt=draft.prompt, sound=draft.sound, negative=draft.negative, seed=draft.seed, user=user,
+            audience=audience, purpose=purpose, family=draft.family, title=_title(draft), fit=draft.fit,
+        )
+    except RenderBlocked as exc:
+        logger.warning("planned prompt blocked: %s", exc.messages)
+        return 0
+    counter[kind] += int(created)
+    return int(created)
+
+
+def render_request_for_user(*, user, brief: str | None = None) -> tuple[RenderJob, bool]:
+    """"Make me something": a render of the viewer's own, from their taste and an optional
+    one-line brief. The brief is checked (length, safety) before anything is composed."""
+    from profiles.embedding import embed_texts
+    from profiles.models import Interest
+
+    brief = brief_clean(brief)
+    if brief:
+        decision = safety_check(text=brief, kind="brief", user=user)
+        if not decision.allowed:
+            raise RenderBlocked({"brief": decision.reason})
+    since = timezone.now() - timedelta(days=1)
+    used = RenderJob.objects.filter(user=user, purpose=RenderJob.Purpose.REQUEST, created_at__gte=since).count()
+    if used >= settings.RENDER_DAILY_QUOTA:
+        raise QuotaExceeded({"quota": f"you can ask for {settings.RENDER_DAILY_QUOTA} videos a day; try again tomorrow"})
+    # A stable seed per (viewer, brief, finished requests): asking again while it renders (a double
+    # submit, a retry) is the same job; once it is done, the same brief makes a new video.
+    done = RenderJob.objects.filter(user=user, purpose=RenderJob.Purpose.REQUEST, state__in=RenderJob.TERMINAL).count()
+    digest = hashlib.sha256(f"{user.pk}:{brief}:{done}".encode()).digest()
+    seed = int.from_bytes(digest[:4], "big")
+    interests = list(Interest.objects.filter(user=user).order_by("-weight").values_list("vector", "weight")[:8])
+    vectors = [from_bytes(v) for v, _ in interests]
+    brief_vector = embed_texts([brief])[0] if brief else None
+    if vectors and brief_vector is not None:
+        # The brief picks which of the viewer's worlds it belongs to, and steers within it.
+        nearest = max(vectors, key=lambda v: float(v @ brief_vector))
+        taste = normalize(nearest + brief_vector)
+    elif vectors:
+        taste = random.Random(seed).choices(vectors, weights=[max(w, 1e-3) for _, w in interests])[0]
+    elif brief_vector is not None:
+        taste = brief_vector
+    else:
+        raise ValidationError({"brief": "tell us in a line what you would like to see, or like a few videos first"})
+    draft = compose(taste=taste, seed=seed, brief=brief, family=_family_asked(brief))
+    title = brief[:1].upper() + brief[1:] if brief else _title(draft)
+    return render_job_create(
+        prompt=draft.prompt, sound=draft.sound, negative=draft.negative, seed=draft.seed, user=user,
+        purpose=RenderJob.Purpose.REQUEST, brief=brief, family=draft.family, title=title, fit=draft.fit,
+    )
+
+
+# Words in a brief that ask for a kind of video ("an original musical about garlic bread").
+_FAMILY_WORDS = [
+    ("musical", "musical"), ("music video", "ambient"), ("documentary", "documentary"), ("tutorial", "tutorial"),
+    ("how to", "tutorial"), ("how do i", "tutorial"), ("lesson", "tutorial"), ("talk to me", "host"), ("host", "host"),
+    ("ambient", "ambient"), ("relaxing", "ambient"), ("short film", "short_film"), ("story", "short_film"),
+]
+
+
+def _family_asked(brief: str) -> str | None:
+    lowered = brief.lower()
+    active = set(PromptTemplate.objects.filter(active=True).values_list("family", flat=True))
+    for words, family in _FAMILY_WORDS:
+        if words in lowered and family in active:
+            return family
+    return None
+
+
+def first_renders_request(*, user) -> None:
+    """After onboarding: plan a first render for the newcomer's taste, once the interests are saved."""
+    from django.db import transaction
+
+    from generation.tasks import renders_plan as plan
+
+    transaction.on_commit(lambda: plan.send(user_ids=[user.pk], everyone=True, budget=1))
