@@ -29,6 +29,7 @@ migrate: $(VENV)/.installed
 run: migrate
 	$(PY) manage.py load_generation_data
 	$(PY) manage.py seed_demo
+	$(PY) manage.py plan_renders --everyone --budget 6
 	$(PY) manage.py ensure_admin
 	$(PY) manage.py serve $(ADDR)
 

@@ -1,14 +1,49 @@
-from django.contrib import admin
+from django import forms
+from django.contrib import admin, messages
+from django.contrib.auth import get_user_model
+from django.core.exceptions import ValidationError
+from django.shortcuts import get_object_or_404
+from django.template.response import TemplateResponse
+from django.urls import path, reverse
+from django.utils.html import format_html
 
-from generation.models import Concept, PromptTemplate, SafetyDecision, Video
+from generation.models import Concept, PromptTemplate, RenderJob, SafetyDecision, Video
 
 
 @admin.register(Video)
 class VideoAdmin(admin.ModelAdmin):
-    list_display = ("id", "title", "source", "created_at", "views", "likes", "negatives", "embedded_at")
-    list_filter = ("source",)
-    search_fields = ("title", "description", "external_id")
-    readonly_fields = ("views", "likes", "negatives")
+    list_display = ("id", "title", "source", "made_for", "created_at", "views", "likes", "negatives", "embedded_at")
+    list_filter = ("source", "created_at")
+    search_fields = ("title", "description", "external_id", "prompt")
+    readonly_fields = ("views", "likes", "negatives", "video_key", "thumbnail_key", "duration_s", "fps", "width", "height")
+    raw_id_fields = ("made_for",)
+    filter_horizontal = ("audience",)
+
+
+@admin.register(RenderJob)
+class RenderJobAdmin(admin.ModelAdmin):
+    list_display = ("id", "title", "state", "progress", "purpose", "model", "user", "attempts", "gpu_seconds", "created_at")
+    list_filter = ("state", "purpose", "model", "created_at")
+    search_fields = ("title", "prompt", "brief", "key", "user__username", "worker")
+    readonly_fields = ("key", "state", "progress", "attempts", "worker", "error", "gpu_seconds", "video", "created_at",
+                       "updated_at", "started_at", "heartbeat_at", "finished_at")
+    raw_id_fields = ("user",)
+    filter_horizontal = ("audience",)
+    actions = ["cancel", "rerender"]
+
+    @admin.action(description="Cancel the selected render jobs")
+    def cancel(self, request, queryset):
+        from generation.rendering import render_job_cancel
+
+        done = sum(render_job_cancel(job=job) for job in queryset)
+        self.message_user(request, f"{done} job(s) cancelled.")
+
+    @admin.action(description="Render the selected jobs again")
+    def rerender(self, request, queryset):
+        from generation.rendering import render_job_retry
+
+        jobs = [render_job_retry(job=job) for job in queryset]
+        self.message_user(request, f"{len(jobs)} job(s) queued again: {', '.join(str(j.pk) for j in jobs)}.")
 
 
 @admin.register(Concept)
@@ -18,13 +53,55 @@ class ConceptAdmin(admin.ModelAdmin):
     search_fields = ("name",)
 
 
+class PreviewForm(forms.Form):
+    username = forms.CharField(max_length=150, help_text="Compose for this viewer's strongest interest.")
+    brief = forms.CharField(max_length=200, required=False)
+    seed = forms.IntegerField(initial=0, min_value=0)
+
+
 @admin.register(PromptTemplate)
 class PromptTemplateAdmin(admin.ModelAdmin):
-    list_display = ("family", "active", "updated_at")
+    list_display = ("family", "active", "updated_at", "preview_link")
+    list_filter = ("active",)
+    search_fields = ("body", "sound")
+
+    @admin.display(description="Preview")
+    def preview_link(self, obj):
+        return format_html('<a href="{}">Compose for a user…</a>', reverse("admin:generation_prompttemplate_preview", args=[obj.pk]))
+
+    def get_urls(self):
+        return [
+            path("<int:pk>/preview/", self.admin_site.admin_view(self.preview_view), name="generation_prompttemplate_preview"),
+            *super().get_urls(),
+        ]
+
+    def preview_view(self, request, pk):
+        """Compose with this template for user X: what their renders would say, before anything is queued."""
+        from core.vec import from_bytes
+        from generation.composer import compose
+        from profiles.models import Interest
+
+        template = get_object_or_404(PromptTemplate, pk=pk)
+        form = PreviewForm(request.GET or None)
+        composed = None
+        if form.is_valid():
+            user = get_user_model().objects.filter(username=form.cleaned_data["username"]).first()
+            interest = Interest.objects.filter(user=user).order_by("-weight").first() if user else None
+            if interest is None:
+                form.add_error("username", "no such viewer, or they have no interests yet")
+            else:
+                try:
+                    composed = compose(taste=from_bytes(interest.vector), seed=form.cleaned_data["seed"],
+                                       brief=form.cleaned_data["brief"], family=template.family)
+                except ValidationError as exc:
+                    messages.error(request, "; ".join(exc.messages))
+        context = {**self.admin_site.each_context(request), "opts": self.model._meta, "template_obj": template,
+                   "form": form, "composed": composed, "title": f"Preview: {template}"}
+        return TemplateResponse(request, "admin/generation/prompttemplate/preview.html", context)
 
 
 @admin.register(SafetyDecision)
 class SafetyDecisionAdmin(admin.ModelAdmin):
     list_display = ("created_at", "kind", "allowed", "category", "reason", "user")
-    list_filter = ("allowed", "category", "kind")
-    search_fields = ("text",)
+    list_filter = ("allowed", "category", "kind", "created_at")
+    search_fields = ("text", "reason")

@@ -105,6 +105,27 @@ def render_job_cancel(*, job: RenderJob) -> bool:
     return bool(done)
 
 
+def render_job_retry(*, job: RenderJob) -> RenderJob:
+    """Render again: a failed or cancelled job goes back in the queue; a finished one gets a new
+    job with the next seed (the same seed would be the same video)."""
+    if job.state in (State.FAILED, State.CANCELLED):
+        with transaction.atomic():
+            if RenderJob.objects.filter(pk=job.pk, state__in=[State.FAILED, State.CANCELLED]).update(
+                state=State.QUEUED, attempts=0, progress=0, error="", finished_at=None, worker=""
+            ):
+                transaction.on_commit(lambda: _send(job.pk))
+        job.refresh_from_db()
+        return job
+    if job.state == State.READY:
+        new, _ = render_job_create(
+            prompt=job.prompt, sound=job.sound, negative=job.negative, seed=job.seed + 1, model=job.model,
+            params={k: v for k, v in job.params.items()}, user=job.user, audience=list(job.audience.all()),
+            purpose=job.purpose, brief=job.brief, family=job.family, title=job.title, fit=job.fit,
+        )
+        return new
+    return job  # queued or running: it is being rendered
+
+
 def _claim(job_id: int, worker: str) -> bool:
     now = timezone.now()
     stale = now - timedelta(seconds=settings.RENDER_LEASE_S)

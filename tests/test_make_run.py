@@ -1,6 +1,7 @@
 """`make run` on a fresh data dir: migrates, seeds, prints an admin password once, and serves the feed."""
 
 import http.cookiejar
+import io
 import os
 import re
 import signal
@@ -12,6 +13,8 @@ import urllib.request
 from pathlib import Path
 
 import pytest
+
+from generation.encoding import mp4_probe
 
 ROOT = Path(__file__).resolve().parent.parent
 
@@ -79,6 +82,23 @@ def test_make_run_serves_a_personalized_feed(tmp_path):
         cards = re.findall(r'<article class="card"', html)
         assert len(cards) >= 5
         assert "Because you like Cooking" in html or "Because you like Jazz" in html
+
+        # Within minutes the platform renders its first "made for you" videos, with sound, on the
+        # tiny pipelines through the production jobs: the demo viewers' cluster renders, and one
+        # planned for this newcomer when they onboarded.
+        deadline = time.monotonic() + 240
+        while True:
+            status, url, html = browser.get("/")
+            if "Made for you" in html:
+                break
+            assert time.monotonic() < deadline, "no made-for-you video within 4 minutes:\n" + (tmp_path / "run.log").read_text()[-3000:]
+            time.sleep(3)
+        card = html[html.index("Made for you") - 1500 : html.index("Made for you")]
+        src = re.findall(r'<video src="([^"]+)"', card)[-1]
+        with browser.opener.open(base + src if src.startswith("/") else src, timeout=30) as r:
+            data = r.read()
+        streams = mp4_probe(io.BytesIO(data))["streams"]
+        assert streams["video"]["codec"] == "h264" and streams["audio"]["codec"] == "aac"
     finally:
         os.killpg(proc.pid, signal.SIGTERM)
         proc.wait(30)

@@ -1,0 +1,49 @@
+"""Operator tools in the admin: compose-for-user preview, cancel and re-render actions."""
+
+import pytest
+
+from generation.models import PromptTemplate, RenderJob
+from generation.rendering import render_job_create
+from generation.services import generation_data_load
+from profiles.services import onboarding_apply
+
+
+@pytest.mark.django_db
+def test_template_preview_composes_for_a_user(admin_client, make_user):
+    generation_data_load()
+    viewer = make_user("chef")
+    onboarding_apply(user=viewer, topics=["cooking"])
+    template = PromptTemplate.objects.get(family="documentary")
+    url = f"/admin/generation/prompttemplate/{template.pk}/preview/"
+    response = admin_client.get(url, {"username": "chef", "seed": 3, "brief": "{{ 7|add:1 }}"})
+    assert response.status_code == 200
+    composed = response.context["composed"]
+    assert composed.family == "documentary" and composed.prompt in response.content.decode()
+    assert "{{ 7|add:1 }}" in composed.prompt  # the brief is text, never template code
+    assert RenderJob.objects.count() == 0  # a preview queues nothing
+    missing = admin_client.get(url, {"username": "nobody", "seed": 0})
+    assert "no such viewer" in missing.content.decode()
+
+
+@pytest.mark.django_db
+def test_preview_is_staff_only(client, make_user):
+    generation_data_load()
+    client.force_login(make_user("plain"))
+    template = PromptTemplate.objects.first()
+    response = client.get(f"/admin/generation/prompttemplate/{template.pk}/preview/")
+    assert response.status_code == 302 and "/admin/login/" in response["Location"]
+
+
+@pytest.mark.django_db(transaction=True)
+def test_cancel_and_rerender_actions(admin_client, make_user):
+    viewer = make_user()
+    queued, _ = render_job_create(prompt="A quiet forest at dawn", seed=1, user=viewer, model="null")
+    failed, _ = render_job_create(prompt="A loud city at night", seed=2, user=viewer, model="null")
+    RenderJob.objects.filter(pk=failed.pk).update(state=RenderJob.State.FAILED, attempts=4, error="RuntimeError: boom")
+    changelist = "/admin/generation/renderjob/"
+    admin_client.post(changelist, {"action": "cancel", "_selected_action": [queued.pk]})
+    assert RenderJob.objects.get(pk=queued.pk).state == RenderJob.State.CANCELLED
+    admin_client.post(changelist, {"action": "rerender", "_selected_action": [failed.pk]})
+    failed.refresh_from_db()
+    assert failed.state == RenderJob.State.QUEUED and failed.attempts == 0 and failed.error == ""
+    assert admin_client.get(changelist, {"state": "queued"}).status_code == 200
