@@ -12,6 +12,14 @@ urlpatterns = [
     path("", include("feed.urls")),
 ]
 
+
+
+def media(request, path):
+    # MEDIA_ROOT is read per request, not frozen when the URLconf loads.
+    return serve(request, path, document_root=settings.MEDIA_ROOT)
+
+
 if not settings.USE_S3:
     # Embedded mode serves its local media itself; with S3 the browser fetches presigned URLs.
-    urlpatterns.append(re_path(r"^media/(?P<path>.*)$", serve, {"document_root": settings.MEDIA_ROOT}))
+    # Render keys are sha256 digests, so a URL is as hard to guess as a presigned one.
+    urlpatterns.append(re_path(r"^media/(?P<path>.*)$", media))
