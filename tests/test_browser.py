@@ -21,6 +21,11 @@ def page(monkeypatch):
 
     # Playwright's sync API runs an event loop in this thread; the ORM calls the test makes are still sync.
     monkeypatch.setenv("DJANGO_ALLOW_ASYNC_UNSAFE", "true")
+    # The live server answers each request in a new thread: with persistent connections each
+    # would leave a database session open. Close them at the end of every request instead.
+    from django.db import connections
+
+    monkeypatch.setitem(connections["default"].settings_dict, "CONN_MAX_AGE", 0)
     if not os.path.exists(CHROMIUM):
         unavailable(f"{CHROMIUM} is not installed (apt-get install chromium)")
     from playwright.sync_api import sync_playwright
@@ -33,20 +38,6 @@ def page(monkeypatch):
         yield page
         context.close()
         browser.close()
-    _close_live_server_connections()
-
-
-def _close_live_server_connections():
-    """The live server's request threads can leave a PostgreSQL session open after the test;
-    end them so the test database can be dropped."""
-    from django.db import connection
-
-    if connection.vendor == "postgresql":
-        with connection.cursor() as cursor:
-            cursor.execute(
-                "SELECT pg_terminate_backend(pid) FROM pg_stat_activity"
-                " WHERE datname = current_database() AND pid <> pg_backend_pid()"
-            )
 
 
 @pytest.mark.browser
