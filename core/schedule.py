@@ -21,6 +21,7 @@ SCHEDULE: list[tuple[str, float, str]] = [
     ("interests-recluster", 24 * 3600.0, "profiles.tasks.interests_recluster_all"),
     ("renders-recover", 60.0, "generation.tasks.renders_recover"),
     ("renders-plan", 1800.0, "generation.tasks.renders_plan"),
+    ("orphans-prune", 24 * 3600.0, "generation.tasks.orphans_prune"),
 ]
 
 

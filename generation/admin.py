@@ -52,6 +52,16 @@ class ConceptAdmin(admin.ModelAdmin):
     list_filter = ("category", "active")
     search_fields = ("name",)
 
+    def save_model(self, request, obj, form, change):
+        # Embed an edited phrase now, with the item embedder, so the composer uses it at once.
+        from core.vec import to_bytes
+        from profiles.embedding import embed_texts, text_hash
+
+        if obj.text_hash != text_hash(obj.text):
+            obj.embedding = to_bytes(embed_texts([obj.text])[0])
+            obj.text_hash = text_hash(obj.text)
+        super().save_model(request, obj, form, change)
+
 
 class PreviewForm(forms.Form):
     username = forms.CharField(max_length=150, help_text="Compose for this viewer's strongest interest.")

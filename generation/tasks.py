@@ -65,3 +65,11 @@ def renders_plan(user_ids: list[int] | None = None, everyone: bool = False, budg
     from generation.planning import renders_plan as plan
 
     return plan(user_ids=user_ids, everyone=everyone, budget=budget)
+
+
+@dramatiq.actor(queue_name=CPU_QUEUE, max_retries=3, min_backoff=60_000, time_limit=30 * 60_000)
+def orphans_prune() -> dict:
+    """Delete rendered objects no Video points at, and abort multipart uploads left open."""
+    from generation.rendering import orphans_prune as prune
+
+    return prune()

@@ -47,3 +47,15 @@ def test_cancel_and_rerender_actions(admin_client, make_user):
     failed.refresh_from_db()
     assert failed.state == RenderJob.State.QUEUED and failed.attempts == 0 and failed.error == ""
     assert admin_client.get(changelist, {"state": "queued"}).status_code == 200
+
+
+@pytest.mark.django_db
+def test_a_concept_added_in_the_admin_is_embedded_at_once(admin_client):
+    from core.vec import from_bytes
+    from generation.models import Concept
+    from profiles.embedding import embed_texts
+
+    response = admin_client.post("/admin/generation/concept/add/", {"category": "subject", "name": "a garlic bread choir", "active": "on"})
+    assert response.status_code == 302, response.content[:500]
+    concept = Concept.objects.get(name="a garlic bread choir")
+    assert float(from_bytes(concept.embedding) @ embed_texts(["a garlic bread choir"])[0]) > 0.99
