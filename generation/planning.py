@@ -157,7 +157,7 @@ def render_request_for_user(*, user, brief: str | None = None) -> tuple[RenderJo
     seed = int.from_bytes(digest[:4], "big")
     interests = list(Interest.objects.filter(user=user).order_by("-weight").values_list("vector", "weight")[:8])
     vectors = [from_bytes(v) for v, _ in interests]
-    brief_vector = embed_texts([brief])[0] if brief else None
+    brief_vector = embed_texts([brief], cache=False)[0] if brief else None
     if vectors and brief_vector is not None:
         # The brief picks which of the viewer's worlds it belongs to, and steers within it.
         nearest = max(vectors, key=lambda v: float(v @ brief_vector))

@@ -170,12 +170,16 @@ def _encode(texts: list[str]) -> np.ndarray:
         return encode_torch(texts)
 
 
-def embed_texts(texts: list[str]) -> np.ndarray:
-    """Embed texts through the cache; returns an (n, dim) float32 matrix of unit vectors."""
+def embed_texts(texts: list[str], *, cache: bool = True) -> np.ndarray:
+    """Embed texts through the cache; returns an (n, dim) float32 matrix of unit vectors.
+    A viewer's own words (a typed taste, a brief, a search) pass cache=False: they are
+    personal, and must not outlive the account in a shared table."""
     from profiles.models import EmbeddingCache
 
     if not texts:
         return np.zeros((0, dimension()), dtype=np.float32)
+    if not cache:
+        return np.asarray(_encode(list(texts)), dtype=np.float32)
     keys = [text_hash(t) for t in texts]
     cached = {row.key: from_bytes(row.vector) for row in EmbeddingCache.objects.filter(key__in=set(keys))}
     missing = {k: t for k, t in zip(keys, texts) if k not in cached}

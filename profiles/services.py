@@ -12,6 +12,8 @@ from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any
 
+import numpy as np
+
 from django.contrib.auth import get_user_model
 from django.core.exceptions import ValidationError
 from django.db import IntegrityError, transaction
@@ -286,7 +288,9 @@ def onboarding_apply(*, user, topics: list[str], free_text: str = "") -> list[In
         raise ValidationError({"topics": "pick at least one topic or describe what you like"})
     texts = [topic_text(t) for t in topics] + ([free_text] if free_text else [])
     labels = [TOPICS[t][0] for t in topics] + ([free_text[:60]] if free_text else [])
-    vectors = embed_texts(texts)
+    vectors = embed_texts(texts[: len(topics)])
+    if free_text:
+        vectors = np.vstack([vectors, embed_texts([free_text], cache=False)]) if len(topics) else embed_texts([free_text], cache=False)
     Interest.objects.filter(user=user, origin=Interest.Origin.ONBOARDING).delete()
     created = [
         Interest.objects.create(
@@ -309,12 +313,18 @@ def interest_remove(*, user, interest_id: int) -> bool:
 
 
 def account_delete(*, user) -> None:
-    """Delete the account and everything personal: interactions, interests (and so their
-    vectors, which leave the interest index on its next sync), impressions and private renders."""
-    user.delete()
+    """Delete the account and everything personal: interactions, interests and their vectors,
+    impressions, render jobs, and private renders with their stored objects."""
+    from generation.models import Video
+    from generation.storage import media_delete
     from profiles import indexes
 
+    keys = [k for pair in Video.objects.filter(made_for=user).values_list("video_key", "thumbnail_key") for k in pair if k]
+    user.delete()  # cascades to everything the user owns
+    if keys:
+        media_delete(keys)
     indexes.interests().ready(force=True)
+    indexes.items().ready(force=True)
 
 
 def taste_reset(*, user) -> int:
