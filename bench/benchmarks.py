@@ -258,6 +258,178 @@ def feed() -> dict:
     return {"items": n_items, "dim": 384, "page_size": 8, "requests": len(samples), **_percentiles(samples), "rss_mb": _rss_mb()}
 
 
+def _bench_viewers(vectors: np.ndarray, n_users: int, seed: int = 9) -> dict:
+    """n_users onboarded viewers, fast: one password hash for all, bulk inserts in chunks. Each has
+    1-3 interests near catalogue items (as learned tastes are) and 0-8 interactions, and the
+    item-item co-engagement table is built from them, as the scheduler does."""
+    from datetime import timedelta
+
+    from django.contrib.auth import get_user_model
+    from django.contrib.auth.hashers import make_password
+    from django.utils import timezone
+
+    from core.vec import normalize, to_bytes
+    from feed.collaborative import neighbours_refresh
+    from generation.models import Video
+    from profiles.models import Interaction, Interest, Profile
+
+    User = get_user_model()
+    rng = np.random.default_rng(seed)
+    password = make_password("bench-viewer")  # hashed once, shared: 100k PBKDF2 hashes would take hours
+    video_ids = np.fromiter(Video.objects.order_by("id").values_list("id", flat=True).iterator(chunk_size=50_000), np.int64)
+    kinds = ["view", "view", "view", "like", "like", "skip", "share", "dislike"]
+    now = timezone.now()
+    n_interests = n_interactions = 0
+    for start in range(0, n_users, 10_000):
+        batch = User.objects.bulk_create(
+            [User(username=f"viewer-{n}", password=password) for n in range(start, min(start + 10_000, n_users))],
+            batch_size=2000,
+        )
+        if batch[0].pk is None:  # a backend without RETURNING
+            names = [u.username for u in batch]
+            batch = list(User.objects.filter(username__in=names).order_by("id"))
+        Profile.objects.bulk_create([Profile(user_id=u.pk, onboarded=True) for u in batch], batch_size=2000)
+        interests, interactions = [], []
+        for u in batch:
+            k = int(rng.integers(1, 4))
+            anchors = rng.integers(0, len(vectors), k)
+            near = normalize(vectors[anchors] + 0.5 * normalize(rng.standard_normal((k, vectors.shape[1])).astype(np.float32)))
+            for j in range(k):
+                interests.append(Interest(user_id=u.pk, vector=to_bytes(near[j]), weight=float(rng.uniform(0.5, 4.0)),
+                                          count=int(rng.integers(1, 20)), label=f"taste {int(anchors[j])}", origin="learned"))
+            for j in range(int(rng.integers(0, 9))):
+                kind = kinds[int(rng.integers(len(kinds)))]
+                interactions.append(Interaction(
+                    user_id=u.pk, video_id=int(video_ids[int(rng.integers(len(video_ids)))]), kind=kind,
+                    watch_fraction=float(rng.uniform(0, 1)) if kind == "view" else None,
+                    created_at=now - timedelta(seconds=float(rng.uniform(60, 30 * 86400))),
+                ))
+        Interest.objects.bulk_create(interests, batch_size=2000)
+        Interaction.objects.bulk_create(interactions, batch_size=2000)
+        n_interests += len(interests)
+        n_interactions += len(interactions)
+    neighbours_refresh()
+    return {"users": n_users, "interests": n_interests, "interactions": n_interactions}
+
+
+def feed_http() -> dict:
+    """The feed endpoint over real HTTP (issue #4): the web process as deployed (gunicorn gthread,
+    WEB_CONCURRENCY=2 for 2 cores) over a catalogue of BENCH_HTTP_ITEMS items and BENCH_HTTP_USERS
+    viewers. One client in sequence gives the latency percentiles, 8 concurrent clients the
+    throughput; every response must be a 200 with a feed page; then each worker's memory."""
+    import gc
+    import random
+
+    from django.conf import settings
+    from django.contrib.auth import BACKEND_SESSION_KEY, HASH_SESSION_KEY, SESSION_KEY, get_user_model
+    from django.contrib.sessions.backends.db import SessionStore
+    from django.db import connections
+
+    from bench import feed_http_flow as flow
+    from generation.models import Video
+    from profiles import indexes
+
+    n_items = int(os.environ.get("BENCH_HTTP_ITEMS", "1000000"))
+    n_users = int(os.environ.get("BENCH_HTTP_USERS", "100000"))
+    seconds = float(os.environ.get("BENCH_HTTP_SECONDS", "30"))
+    n_clients, pages_per_session = 8, 10
+    root = Path(__file__).resolve().parent.parent
+    build: dict[str, float] = {}
+
+    started = time.perf_counter()
+    Video.objects.all().delete()  # earlier benchmarks in this run leave their own catalogues
+    vectors = _bench_catalog(n_items, seed=8)
+    _load_catalog(vectors)
+    build["catalog_s"] = round(time.perf_counter() - started, 1)
+    mark = time.perf_counter()
+    viewers = _bench_viewers(vectors, n_users)
+    build["viewers_s"] = round(time.perf_counter() - mark, 1)
+    del vectors
+    mark = time.perf_counter()
+    # A fresh index file, built once here and saved under INDEX_DIR: each web worker loads it
+    # instead of rebuilding it from the database.
+    indexes.reset()
+    for old in Path(settings.INDEX_DIR).glob("items.*"):
+        old.unlink()
+    index = indexes.items().ready(force=True)
+    index_kind, index_bytes = index.kind, index.path.stat().st_size
+    build["index_s"] = round(time.perf_counter() - mark, 1)
+    del index
+    indexes.reset()
+    gc.collect()
+
+    # Logged-in clients: a database session per viewer, as django.contrib.auth.login makes one.
+    User = get_user_model()
+    user_ids = list(User.objects.filter(username__startswith="viewer-").values_list("id", flat=True))
+    picked = random.Random(10).sample(user_ids, 30 + 2 * n_clients * 40)
+
+    def cookie(uid: int) -> str:
+        user = User.objects.get(pk=uid)
+        s = SessionStore()
+        s[SESSION_KEY], s[BACKEND_SESSION_KEY] = str(uid), "django.contrib.auth.backends.ModelBackend"
+        s[HASH_SESSION_KEY] = user.get_session_auth_hash()
+        s.create()
+        return s.session_key
+
+    cookies = [cookie(uid) for uid in picked]
+    sequential, warm, loaded = cookies[:30], cookies[30 : 30 + n_clients * 40], cookies[30 + n_clients * 40 :]
+    build["build_s"] = round(time.perf_counter() - started, 1)
+    connections.close_all()
+
+    port = flow.free_port()
+    log_path = Path(settings.DATA_DIR) / "gunicorn.log"
+    out: dict = {"items": n_items, **viewers, "index_type": index_kind, "index_mb": round(index_bytes / 2**20, 1),
+                 "web": "gunicorn gthread, 2 workers x 4 threads", "page_size": settings.FEED_PAGE_SIZE,
+                 "database": "sqlite", "data_build": build}
+    proc = flow.gunicorn_start(root, port, log_path, workers=2)
+    try:
+        out.update(flow.wait_ready(port, proc, 2, index_bytes))
+        pids = flow.worker_pids(proc.pid)
+        # Warm-up: every worker serves feed pages (imports, templates, caches) before measuring.
+        flow.concurrent_clients(port, [warm[n::n_clients] for n in range(n_clients)], pages_per_session, 5)
+
+        seq = flow.one_client(port, sequential, pages_per_session)
+        everything = seq.first + seq.next
+        out["one_client"] = {
+            "requests": len(everything), "errors": seq.errors, **flow.pct(everything),
+            "first_page": {"requests": len(seq.first), **flow.pct(seq.first)},
+            "next_page": {"requests": len(seq.next), **flow.pct(seq.next)},
+        }
+
+        cpu_before = {p: flow.cpu_s(p) for p in pids}
+        load, elapsed = flow.concurrent_clients(port, [loaded[n::n_clients] for n in range(n_clients)], pages_per_session, seconds)
+        cpu_used = sum(flow.cpu_s(p) - cpu_before[p] for p in pids)
+        done = load.first + load.next
+        out["concurrent"] = {
+            "clients": n_clients, "seconds": round(elapsed, 1), "requests": len(done), "errors": load.errors,
+            "error_rate": round(load.errors / max(1, len(done) + load.errors), 4),
+            "req_per_s": round(len(done) / elapsed, 1), **flow.pct(done),
+            "worker_cpu_ms_per_request": round(1000 * cpu_used / max(1, len(done)), 2),
+            "worker_cpu_share": {str(p): round(flow.cpu_s(p) - cpu_before[p], 1) for p in pids},
+        }
+        if seq.error_samples or load.error_samples:
+            out["error_samples"] = (seq.error_samples + load.error_samples)[:5]
+        out["reconnects"] = seq.reconnects + load.reconnects
+        out["empty_pages"] = seq.empty_pages + load.empty_pages
+
+        after = flow.worker_pids(proc.pid)
+        mem = {str(p): flow.proc_status_mb(p) for p in after}
+        out["worker_rss_mb"] = {p: m.get("VmRSS") for p, m in mem.items()}
+        out["worker_peak_rss_mb"] = {p: m.get("VmHWM") for p, m in mem.items()}
+        out["max_worker_rss_mb"] = max((m.get("VmHWM", 0.0) for m in mem.values()), default=None)
+        out["workers_recycled"] = sorted(set(pids) - set(after)) != []
+    finally:
+        flow.gunicorn_stop(proc)
+
+    p99, rate, rss = out["one_client"].get("p99_ms"), out["concurrent"]["req_per_s"], out["max_worker_rss_mb"]
+    out["goals"] = {
+        "p99_ms": 50, "p99_met": p99 is not None and p99 <= 50,
+        "req_per_s": 150, "req_per_s_met": rate >= 150 and out["concurrent"]["error_rate"] == 0,
+        "rss_mb_per_worker": 3072, "rss_met": rss is not None and rss <= 3072,
+    }
+    return out
+
+
 def render_sharing() -> dict:
     """Taste fidelity against renders, 10,000 simulated viewers: a render per interest, against
     a render per taste cluster (plus a per-user top-up for badly served interests)."""
@@ -350,5 +522,6 @@ def render_batching() -> dict:
 
 ALL = {
     "render_jobs": render_jobs, "render_batching": render_batching,
-    "render_sharing": render_sharing, "embedding": embedding, "ingest": ingest, "like_to_feed": like_to_feed, "feed": feed, "ann": ann, "ann_hard": ann_hard,
+    "render_sharing": render_sharing, "embedding": embedding, "ingest": ingest, "like_to_feed": like_to_feed, "feed": feed, "feed_http": feed_http,
+    "ann": ann, "ann_hard": ann_hard,
 }

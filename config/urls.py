@@ -3,12 +3,15 @@ from django.contrib import admin
 from django.urls import include, path, re_path
 from django.views.static import serve
 
+from config.api_urls import v1 as api_v1
 from core.views import healthz
 
 urlpatterns = [
     path("healthz", healthz, name="healthz"),
     path("admin/", admin.site.urls),
     path("accounts/", include("django.contrib.auth.urls")),
+    path("api/v1/", include((api_v1, "v1"))),
+    path("api/", include(("config.api_urls", "api"))),
     path("", include("feed.urls")),
 ]
 

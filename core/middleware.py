@@ -38,3 +38,26 @@ class RequestLogMiddleware:
             )
             if response is not None:
                 response["X-Request-ID"] = request.id
+
+
+class BodySizeLimitMiddleware:
+    """Refuse a request body over DATA_UPLOAD_MAX_MEMORY_SIZE with 413 before anything reads it."""
+
+    def __init__(self, get_response):
+        self.get_response = get_response
+
+    def __call__(self, request):
+        from django.conf import settings
+        from django.http import JsonResponse
+
+        try:
+            length = int(request.META.get("CONTENT_LENGTH") or 0)
+        except ValueError:
+            length = 0
+        limit = settings.DATA_UPLOAD_MAX_MEMORY_SIZE
+        if limit and length > limit:
+            return JsonResponse(
+                {"error": {"status": 413, "code": "too_large", "detail": f"request body over {limit} bytes", "fields": {}}},
+                status=413,
+            )
+        return self.get_response(request)

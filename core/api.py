@@ -1,0 +1,125 @@
+"""Shared REST API plumbing: one error body shape, throttles that read their rates from
+settings at request time, and capped cursor pagination."""
+
+from __future__ import annotations
+
+from django.conf import settings
+from django.core.exceptions import ValidationError as DjangoValidationError
+from django.http import Http404
+from rest_framework import exceptions, serializers, status
+from rest_framework.pagination import CursorPagination
+from rest_framework.response import Response
+from rest_framework.throttling import AnonRateThrottle, ScopedRateThrottle, UserRateThrottle
+from rest_framework.views import exception_handler as drf_exception_handler
+
+
+class ErrorSerializer(serializers.Serializer):
+    """Every error: {"error": {"status", "code", "detail", "fields"}}."""
+
+    class Body(serializers.Serializer):
+        status = serializers.IntegerField()
+        code = serializers.CharField()
+        detail = serializers.CharField()
+        fields = serializers.DictField(child=serializers.ListField(child=serializers.CharField()))
+
+    error = Body()
+
+
+def _flatten(detail) -> dict[str, list[str]]:
+    if isinstance(detail, dict):
+        out = {}
+        for key, value in detail.items():
+            if isinstance(value, dict):
+                for sub, msgs in _flatten(value).items():
+                    out[f"{key}.{sub}"] = msgs
+            else:
+                out[str(key)] = [str(v) for v in (value if isinstance(value, list) else [value])]
+        return out
+    return {}
+
+
+def error_response(status_code: int, code: str, detail: str, fields: dict | None = None, headers=None) -> Response:
+    return Response({"error": {"status": status_code, "code": code, "detail": detail, "fields": fields or {}}},
+                    status=status_code, headers=headers)
+
+
+def exception_handler(exc, context):
+    """DRF's handler, then one body shape; Django's ValidationError (from services) is a 400."""
+    if isinstance(exc, DjangoValidationError):
+        exc = exceptions.ValidationError(exc.message_dict if hasattr(exc, "error_dict") else {"detail": exc.messages})
+    if isinstance(exc, Http404):
+        exc = exceptions.NotFound()
+    response = drf_exception_handler(exc, context)
+    if response is None:
+        return None
+    detail = response.data
+    fields = _flatten(detail) if isinstance(exc, exceptions.ValidationError) else {}
+    if isinstance(exc, exceptions.ValidationError):
+        message = "; ".join(f"{k}: {' '.join(v)}" if k not in ("detail", "non_field_errors") else " ".join(v) for k, v in fields.items()) or "invalid input"
+        code = "invalid"
+    else:
+        message = str(detail.get("detail", detail)) if isinstance(detail, dict) else str(detail)
+        code = getattr(getattr(exc, "detail", None), "code", None) or getattr(exc, "default_code", "error")
+    response.data = {"error": {"status": response.status_code, "code": str(code), "detail": message, "fields": fields}}
+    return response
+
+
+class _SettingsRates:
+    """Rates from settings.THROTTLE_RATES, read per request (tests and operators can change them)."""
+
+    def get_rate(self):
+        return settings.THROTTLE_RATES.get(self.scope)
+
+
+class AnonThrottle(_SettingsRates, AnonRateThrottle):
+    scope = "anon"
+
+
+class UserThrottle(_SettingsRates, UserRateThrottle):
+    scope = "user"
+
+
+class LoginThrottle(_SettingsRates, ScopedRateThrottle):
+    """Per client address, signed in or not: guessing passwords is limited."""
+
+    scope = "login"
+
+    def allow_request(self, request, view):
+        self.rate = self.get_rate()
+        self.num_requests, self.duration = self.parse_rate(self.rate)
+        return super(ScopedRateThrottle, self).allow_request(request, view)
+
+    def get_cache_key(self, request, view):
+        return self.cache_format % {"scope": self.scope, "ident": self.get_ident(request)}
+
+
+class GenerationThrottle(_SettingsRates, UserRateThrottle):
+    scope = "generation"
+
+
+class CappedCursorPagination(CursorPagination):
+    page_size = 20
+    page_size_query_param = "size"
+    ordering = "-created_at"
+
+    @property
+    def max_page_size(self):
+        return settings.API_PAGE_MAX
+
+
+def page_size(request, default: int) -> int:
+    """?size=, capped at API_PAGE_MAX; a bad value is a 400."""
+    raw = request.query_params.get("size")
+    if raw is None:
+        return min(default, settings.API_PAGE_MAX)
+    try:
+        size = int(raw)
+    except ValueError:
+        raise exceptions.ValidationError({"size": ["must be an integer"]}) from None
+    if size < 1:
+        raise exceptions.ValidationError({"size": ["must be at least 1"]})
+    return min(size, settings.API_PAGE_MAX)
+
+
+__all__ = ["ErrorSerializer", "error_response", "exception_handler", "AnonThrottle", "UserThrottle", "LoginThrottle",
+           "GenerationThrottle", "CappedCursorPagination", "page_size", "status"]

@@ -1,0 +1,172 @@
+"""Mobile API for videos, search and renders ("make me something"): thin views over services.
+
+Every object endpoint goes through an accessor that checks the viewer may see the object
+(OWASP API1): another viewer's private render or render job is a 404, never a 403 that
+would confirm it exists."""
+
+from __future__ import annotations
+
+import numpy as np
+from django.db.models import Q
+from drf_spectacular.utils import OpenApiParameter, extend_schema, inline_serializer
+from rest_framework import serializers, status
+from rest_framework.generics import ListAPIView
+from rest_framework.response import Response
+from rest_framework.views import APIView
+
+from core.api import CappedCursorPagination, ErrorSerializer, GenerationThrottle, UserThrottle, error_response, page_size
+from generation.models import RenderJob, Video
+from generation.planning import QuotaExceeded, render_request_for_user
+from generation.rendering import render_job_cancel
+from generation.storage import media_url
+
+ERRORS = {400: ErrorSerializer, 401: ErrorSerializer, 404: ErrorSerializer, 429: ErrorSerializer}
+
+
+def videos_visible(user):
+    """Public videos, and this viewer's own private renders."""
+    return Video.objects.filter(Q(made_for__isnull=True) | Q(made_for=user))
+
+
+class VideoOut(serializers.ModelSerializer):
+    video_url = serializers.SerializerMethodField(help_text="Presigned, expiring URL (or an external URL)")
+    thumbnail_url = serializers.SerializerMethodField()
+    made_for_you = serializers.SerializerMethodField()
+
+    class Meta:
+        model = Video
+        fields = ["id", "title", "description", "tags", "source", "created_at", "duration_s", "fps", "width", "height",
+                  "video_url", "thumbnail_url", "made_for_you", "views", "likes"]
+        read_only_fields = fields
+
+    def get_video_url(self, video) -> str:
+        return media_url(video.video_key) if video.video_key else video.video_url
+
+    def get_thumbnail_url(self, video) -> str:
+        return media_url(video.thumbnail_key) if video.thumbnail_key else ""
+
+    def get_made_for_you(self, video) -> bool:
+        user = self.context.get("user")
+        return bool(user and video.made_for_id == user.pk)
+
+
+class VideoView(APIView):
+    @extend_schema(responses={200: VideoOut, **ERRORS})
+    def get(self, request, video_id: int):
+        video = videos_visible(request.user).filter(pk=video_id).first()
+        if video is None:
+            return error_response(404, "not_found", "Not found.")
+        return Response(VideoOut(video, context={"user": request.user}).data)
+
+
+class SearchHit(serializers.Serializer):
+    score = serializers.FloatField()
+    video = VideoOut()
+
+
+class SearchOut(serializers.Serializer):
+    query = serializers.CharField()
+    results = SearchHit(many=True)
+
+
+class SearchView(APIView):
+    """Text search: the query is embedded and matched against the item index (ANN)."""
+
+    @extend_schema(
+        parameters=[OpenApiParameter("q", str, required=True, description="1 to 200 characters"),
+                    OpenApiParameter("size", int, required=False)],
+        responses={200: SearchOut, **ERRORS},
+    )
+    def get(self, request):
+        from profiles import indexes
+        from profiles.embedding import embed_texts
+
+        query = " ".join(request.query_params.get("q", "").split())
+        if not query or len(query) > 200:
+            return error_response(400, "invalid", "q must be 1 to 200 characters", {"q": ["must be 1 to 200 characters"]})
+        k = page_size(request, 20)
+        index = indexes.items().ready()
+        if not len(index):
+            return Response({"query": query, "results": []})
+        vector = embed_texts([query], cache=False)
+        sims, ids = index.search(vector, min(len(index), k * 3))
+        order = [(float(s), int(i)) for s, i in zip(sims[0], ids[0]) if i >= 0]
+        videos = videos_visible(request.user).in_bulk([i for _, i in order])
+        hits = [{"score": round(s, 4), "video": VideoOut(videos[i], context={"user": request.user}).data}
+                for s, i in order if i in videos][:k]
+        return Response({"query": query, "results": hits})
+
+
+class RenderJobOut(serializers.ModelSerializer):
+    video = serializers.SerializerMethodField()
+
+    class Meta:
+        model = RenderJob
+        fields = ["id", "state", "progress", "purpose", "title", "brief", "model", "attempts", "error", "created_at",
+                  "started_at", "finished_at", "video"]
+        read_only_fields = fields
+
+    def get_video(self, job) -> dict | None:
+        return VideoOut(job.video, context=self.context).data if job.video_id else None
+
+
+class RenderRequestIn(serializers.Serializer):
+    brief = serializers.CharField(required=False, allow_blank=True, max_length=10_000,
+                                  help_text="Optional one-line brief (at most 200 characters after trimming)")
+
+
+def jobs_visible(user):
+    return RenderJob.objects.filter(user=user).select_related("video")
+
+
+class RenderListView(ListAPIView):
+    serializer_class = RenderJobOut
+    pagination_class = CappedCursorPagination
+
+    def get_throttles(self):
+        if self.request.method == "POST":
+            return [GenerationThrottle(), UserThrottle()]
+        return super().get_throttles()
+
+    def get_queryset(self):
+        return jobs_visible(self.request.user)
+
+    def get_serializer_context(self):
+        return {**super().get_serializer_context(), "user": self.request.user}
+
+    @extend_schema(responses={200: RenderJobOut(many=True), **ERRORS})
+    def get(self, request, *args, **kwargs):
+        return super().get(request, *args, **kwargs)
+
+    @extend_schema(request=RenderRequestIn, responses={202: RenderJobOut, 200: RenderJobOut, **ERRORS},
+                   description="Make me something: a render of your own from your taste and an optional brief. "
+                   "Limited by a daily quota (429 when used up). The same request while it renders returns the same job.")
+    def post(self, request):
+        data = RenderRequestIn(data=request.data)
+        data.is_valid(raise_exception=True)
+        try:
+            job, created = render_request_for_user(user=request.user, brief=data.validated_data.get("brief", ""))
+        except QuotaExceeded as exc:
+            return error_response(429, "quota", " ".join(exc.messages), exc.message_dict)
+        return Response(RenderJobOut(job, context={"user": request.user}).data,
+                        status=status.HTTP_202_ACCEPTED if created else status.HTTP_200_OK)
+
+
+class RenderView(APIView):
+    @extend_schema(responses={200: RenderJobOut, **ERRORS})
+    def get(self, request, job_id: int):
+        job = jobs_visible(request.user).filter(pk=job_id).first()
+        if job is None:
+            return error_response(404, "not_found", "Not found.")
+        return Response(RenderJobOut(job, context={"user": request.user}).data)
+
+
+class RenderCancelView(APIView):
+    @extend_schema(request=None, responses={200: RenderJobOut, **ERRORS})
+    def post(self, request, job_id: int):
+        job = jobs_visible(request.user).filter(pk=job_id).first()
+        if job is None:
+            return error_response(404, "not_found", "Not found.")
+        render_job_cancel(job=job)
+        job.refresh_from_db()
+        return Response(RenderJobOut(job, context={"user": request.user}).data)
