@@ -26,3 +26,22 @@ if not settings.USE_S3:
     # Embedded mode serves its local media itself; with S3 the browser fetches presigned URLs.
     # Render keys are sha256 digests, so a URL is as hard to guess as a presigned one.
     urlpatterns.append(re_path(r"^media/(?P<path>.*)$", media))
+
+
+def _json_or_html(status: int, detail: str, fallback):
+    def handler(request, exception=None):
+        if request.path.startswith("/api/"):
+            from django.http import JsonResponse
+
+            return JsonResponse({"error": {"status": status, "code": "not_found" if status == 404 else "server_error",
+                                           "detail": detail, "fields": {}}}, status=status)
+        return fallback(request, exception) if exception is not None else fallback(request)
+
+    return handler
+
+
+from django.views import defaults as _defaults  # noqa: E402
+
+# The API answers in JSON even for URLs that match no view (a non-numeric id) and server errors.
+handler404 = _json_or_html(404, "Not found.", _defaults.page_not_found)
+handler500 = _json_or_html(500, "Server error.", _defaults.server_error)

@@ -97,23 +97,57 @@ class GenerationThrottle(_SettingsRates, UserRateThrottle):
     scope = "generation"
 
 
+class StrictCharField(serializers.CharField):
+    """Text only: DRF's CharField would turn 0 or true into "0" and "True"."""
+
+    def to_internal_value(self, data):
+        if not isinstance(data, str):
+            self.fail("invalid")
+        return super().to_internal_value(data)
+
+
+class StrictFloatField(serializers.FloatField):
+    """Numbers only: DRF's FloatField would take false as 0.0."""
+
+    def to_internal_value(self, data):
+        if isinstance(data, bool) or not isinstance(data, (int, float, str)):
+            self.fail("invalid")
+        return super().to_internal_value(data)
+
+
 class CappedCursorPagination(CursorPagination):
     page_size = 20
     page_size_query_param = "size"
-    ordering = "-created_at"
+    ordering = ("-created_at", "-id")
 
     @property
     def max_page_size(self):
         return settings.API_PAGE_MAX
 
+    def get_page_size(self, request):
+        return page_size(request, self.page_size)
+
+    def get_schema_operation_parameters(self, view):
+        params = super().get_schema_operation_parameters(view)
+        for param in params:
+            if param["name"] == self.page_size_query_param:
+                param["schema"].update(minimum=1)
+        return params
+
+
+class PageQuery(serializers.Serializer):
+    size = serializers.IntegerField(min_value=1, required=False, help_text="items per page (capped)")
+
 
 def page_size(request, default: int) -> int:
-    """?size=, capped at API_PAGE_MAX; a bad value is a 400."""
-    raw = request.query_params.get("size")
-    if raw is None:
+    """?size=, capped at API_PAGE_MAX; a bad or repeated value is a 400."""
+    values = request.query_params.getlist("size")
+    if not values:
         return min(default, settings.API_PAGE_MAX)
+    if len(values) > 1:
+        raise exceptions.ValidationError({"size": ["give it once"]})
     try:
-        size = int(raw)
+        size = int(values[0])
     except ValueError:
         raise exceptions.ValidationError({"size": ["must be an integer"]}) from None
     if size < 1:
@@ -121,5 +155,5 @@ def page_size(request, default: int) -> int:
     return min(size, settings.API_PAGE_MAX)
 
 
-__all__ = ["ErrorSerializer", "error_response", "exception_handler", "AnonThrottle", "UserThrottle", "LoginThrottle",
+__all__ = ["StrictCharField", "StrictFloatField", "PageQuery", "ErrorSerializer", "error_response", "exception_handler", "AnonThrottle", "UserThrottle", "LoginThrottle",
            "GenerationThrottle", "CappedCursorPagination", "page_size", "status"]

@@ -8,7 +8,7 @@ from rest_framework import serializers
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
-from core.api import ErrorSerializer, page_size
+from core.api import ErrorSerializer, PageQuery, page_size
 from feed.services import feed_page_serve
 from generation.api import VideoOut
 
@@ -27,8 +27,8 @@ class FeedOut(serializers.Serializer):
 
 class FeedView(APIView):
     @extend_schema(
-        parameters=[OpenApiParameter("cursor", str, required=False, description="next_cursor of the previous page"),
-                    OpenApiParameter("size", int, required=False, description="items per page (capped)")],
+        parameters=[PageQuery, OpenApiParameter("cursor", str, required=False, pattern=r"^[A-Za-z0-9_:.-]{0,500}$",
+                                                     description="next_cursor of the previous page (empty or absent: the first page)")],
         responses={200: FeedOut, 400: ErrorSerializer, 401: ErrorSerializer, 429: ErrorSerializer},
     )
     def get(self, request):

@@ -6,15 +6,22 @@ would confirm it exists."""
 
 from __future__ import annotations
 
-import numpy as np
 from django.db.models import Q
-from drf_spectacular.utils import OpenApiParameter, extend_schema, inline_serializer
+from drf_spectacular.utils import extend_schema
 from rest_framework import serializers, status
 from rest_framework.generics import ListAPIView
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
-from core.api import CappedCursorPagination, ErrorSerializer, GenerationThrottle, UserThrottle, error_response, page_size
+from core.api import (
+    CappedCursorPagination,
+    ErrorSerializer,
+    GenerationThrottle,
+    StrictCharField,
+    UserThrottle,
+    error_response,
+    page_size,
+)
 from generation.models import RenderJob, Video
 from generation.planning import QuotaExceeded, render_request_for_user
 from generation.rendering import render_job_cancel
@@ -69,24 +76,28 @@ class SearchOut(serializers.Serializer):
     results = SearchHit(many=True)
 
 
+class SearchQuery(serializers.Serializer):
+    q = serializers.CharField(min_length=1, max_length=200, trim_whitespace=False, help_text="what to look for")
+    size = serializers.IntegerField(min_value=1, required=False, help_text="results (capped)")
+
+
 class SearchView(APIView):
     """Text search: the query is embedded and matched against the item index (ANN)."""
 
-    @extend_schema(
-        parameters=[OpenApiParameter("q", str, required=True, description="1 to 200 characters"),
-                    OpenApiParameter("size", int, required=False)],
-        responses={200: SearchOut, **ERRORS},
-    )
+    @extend_schema(parameters=[SearchQuery], responses={200: SearchOut, **ERRORS})
     def get(self, request):
         from profiles import indexes
         from profiles.embedding import embed_texts
 
-        query = " ".join(request.query_params.get("q", "").split())
-        if not query or len(query) > 200:
-            return error_response(400, "invalid", "q must be 1 to 200 characters", {"q": ["must be 1 to 200 characters"]})
+        given = request.query_params.getlist("q")
+        if len(given) != 1:
+            return error_response(400, "invalid", "give q once", {"q": ["give it once"]})
+        params = SearchQuery(data={"q": given[0]})
+        params.is_valid(raise_exception=True)
+        query = " ".join(params.validated_data["q"].split())
         k = page_size(request, 20)
         index = indexes.items().ready()
-        if not len(index):
+        if not query or not len(index):
             return Response({"query": query, "results": []})
         vector = embed_texts([query], cache=False)
         sims, ids = index.search(vector, min(len(index), k * 3))
@@ -111,7 +122,7 @@ class RenderJobOut(serializers.ModelSerializer):
 
 
 class RenderRequestIn(serializers.Serializer):
-    brief = serializers.CharField(required=False, allow_blank=True, max_length=10_000,
+    brief = StrictCharField(required=False, allow_blank=True, max_length=10_000,
                                   help_text="Optional one-line brief (at most 200 characters after trimming)")
 
 

@@ -16,9 +16,10 @@ from rest_framework_simplejwt.exceptions import TokenError
 from rest_framework_simplejwt.tokens import RefreshToken
 from rest_framework_simplejwt.views import TokenObtainPairView, TokenRefreshView
 
-from core.api import ErrorSerializer, LoginThrottle, error_response
+from core.api import ErrorSerializer, LoginThrottle, StrictCharField, StrictFloatField, error_response
 from profiles import services
 from profiles.models import Interest, Profile
+from profiles.weights import WEIGHTS
 
 User = get_user_model()
 ERRORS = {400: ErrorSerializer, 401: ErrorSerializer, 404: ErrorSerializer, 429: ErrorSerializer}
@@ -31,7 +32,7 @@ class TokensOut(serializers.Serializer):
 
 class SignupIn(serializers.Serializer):
     username = serializers.RegexField(r"^[\w.@+-]+\Z", max_length=150)
-    password = serializers.CharField(max_length=128, write_only=True, trim_whitespace=False)
+    password = serializers.CharField(min_length=8, max_length=128, write_only=True, trim_whitespace=False)
     email = serializers.EmailField(required=False, allow_blank=True, max_length=254)
 
     def validate_username(self, value):
@@ -89,7 +90,7 @@ class RefreshView(TokenRefreshView):
 
 
 class LogoutIn(serializers.Serializer):
-    refresh = serializers.CharField(max_length=2000)
+    refresh = StrictCharField(max_length=2000)
 
 
 class LogoutView(APIView):
@@ -109,6 +110,7 @@ class LogoutView(APIView):
 
 class MeOut(serializers.ModelSerializer):
     onboarded = serializers.SerializerMethodField()
+    email = serializers.CharField(read_only=True, help_text="may be empty")
 
     class Meta:
         model = User
@@ -186,10 +188,11 @@ class TasteResetView(APIView):
 
 class EventIn(serializers.Serializer):
     video = serializers.IntegerField(min_value=1)
-    kind = serializers.CharField(max_length=32)
-    value = serializers.FloatField(required=False, allow_null=True)
-    watch_fraction = serializers.FloatField(required=False, allow_null=True, min_value=0.0, max_value=1.0)
-    client_event_id = serializers.CharField(required=False, allow_null=True, max_length=100)
+    # Checked per event by the service, so one bad event does not lose the rest of the batch.
+    kind = StrictCharField(max_length=32, help_text="one of " + ", ".join(sorted(WEIGHTS)))
+    value = StrictFloatField(required=False, allow_null=True)
+    watch_fraction = StrictFloatField(required=False, allow_null=True, min_value=0.0, max_value=1.0)
+    client_event_id = StrictCharField(required=False, allow_null=True, max_length=100)
 
 
 class InteractionsIn(serializers.Serializer):
