@@ -332,7 +332,7 @@ def feed_http() -> dict:
     n_items = int(os.environ.get("BENCH_HTTP_ITEMS", "1000000"))
     n_users = int(os.environ.get("BENCH_HTTP_USERS", "100000"))
     seconds = float(os.environ.get("BENCH_HTTP_SECONDS", "30"))
-    n_clients, pages_per_session = 8, 10
+    n_clients, pages_per_session, per_client = 8, 10, 80  # per_client: viewers each client thread browses as
     root = Path(__file__).resolve().parent.parent
     build: dict[str, float] = {}
 
@@ -361,7 +361,9 @@ def feed_http() -> dict:
     # Logged-in clients: a database session per viewer, as django.contrib.auth.login makes one.
     User = get_user_model()
     user_ids = list(User.objects.filter(username__startswith="viewer-").values_list("id", flat=True))
-    picked = random.Random(10).sample(user_ids, 30 + 2 * n_clients * 40)
+    wanted = 30 + 2 * n_clients * per_client  # sequential viewers, then warm-up and measured pools
+    picked = random.Random(10).sample(user_ids, min(wanted, len(user_ids)))
+    picked = (picked * (wanted // len(picked) + 1))[:wanted]  # fewer viewers than that: reused
 
     def cookie(uid: int) -> str:
         user = User.objects.get(pk=uid)
@@ -372,7 +374,7 @@ def feed_http() -> dict:
         return s.session_key
 
     cookies = [cookie(uid) for uid in picked]
-    sequential, warm, loaded = cookies[:30], cookies[30 : 30 + n_clients * 40], cookies[30 + n_clients * 40 :]
+    sequential, warm, loaded = cookies[:30], cookies[30 : 30 + n_clients * per_client], cookies[30 + n_clients * per_client :]
     build["build_s"] = round(time.perf_counter() - started, 1)
     connections.close_all()
 

@@ -3,8 +3,9 @@
 Starts gunicorn exactly as the Procfile's web process does (platform/gunicorn.conf.py, gthread),
 on a free local port against the benchmark's data dir, waits until every worker has loaded the
 item index, then drives `GET /` (a viewer's first page) and `GET /feed/page?cursor=...` (the next
-ones, following the cursor in the returned fragment) over keep-alive connections, one per client
-thread, each client logged in by its session cookie. Only the standard library on the client side.
+ones, following the cursor in the returned fragment) over keep-alive connections, one per
+viewer (a viewer's feed session of several pages on one connection), each logged in by its
+session cookie. Only the standard library on the client side.
 """
 
 from __future__ import annotations
@@ -178,8 +179,16 @@ class Client:
             return None
         return match.group(1).decode()
 
+    def new_viewer(self) -> None:
+        """Another viewer is another browser: a new connection. (Keep-alive pins a connection to
+        one gunicorn worker, so 8 connections held for the whole run would split the load
+        between the 2 workers by the luck of the first accept.)"""
+        self.conn.close()
+        self.conn = http.client.HTTPConnection("127.0.0.1", self.port, timeout=120)
+
     def browse(self, cookie: str, pages: int) -> None:
-        """A feed session: the first page, then the next ones by cursor."""
+        """A feed session: the first page, then the next ones by cursor, on one connection."""
+        self.new_viewer()
         cursor = self.page(cookie, None)
         for _ in range(pages - 1):
             if cursor is None:
@@ -259,6 +268,8 @@ def concurrent_clients(port: int, pools: list[list[str]], pages_per_session: int
         pages = 0
         while not stop.is_set():
             cookie = pools[n][k % len(pools[n])]
+            if not pages:
+                client.new_viewer()
             cursor = client.page(cookie, cursor if pages else None)
             pages += 1
             if cursor is None or pages >= pages_per_session:

@@ -1,11 +1,25 @@
 """/api/v1/: the mobile REST API; /api/schema/ and its docs, served from local static files."""
 
-from django.urls import path
+from django.urls import path, register_converter
 from drf_spectacular.views import SpectacularAPIView, SpectacularRedocView, SpectacularSwaggerView
 
 from feed import api as feed_api
 from generation import api as generation_api
 from profiles import api as profiles_api
+
+class IdConverter:
+    """A database id: digits that fit a 64-bit integer (a longer number is a 404, not an overflow)."""
+
+    regex = "[0-9]{1,18}"
+
+    def to_python(self, value):
+        return int(value)
+
+    def to_url(self, value):
+        return str(value)
+
+
+register_converter(IdConverter, "id")
 
 v1 = [
     path("auth/signup", profiles_api.SignupView.as_view(), name="signup"),
@@ -14,15 +28,15 @@ v1 = [
     path("auth/logout", profiles_api.LogoutView.as_view(), name="logout"),
     path("me", profiles_api.MeView.as_view(), name="me"),
     path("me/taste", profiles_api.TasteView.as_view(), name="taste"),
-    path("me/taste/interests/<int:interest_id>", profiles_api.InterestView.as_view(), name="interest"),
+    path("me/taste/interests/<id:interest_id>", profiles_api.InterestView.as_view(), name="interest"),
     path("me/taste/reset", profiles_api.TasteResetView.as_view(), name="taste-reset"),
     path("interactions", profiles_api.InteractionsView.as_view(), name="interactions"),
     path("feed", feed_api.FeedView.as_view(), name="feed"),
-    path("videos/<int:video_id>", generation_api.VideoView.as_view(), name="video"),
+    path("videos/<id:video_id>", generation_api.VideoView.as_view(), name="video"),
     path("search", generation_api.SearchView.as_view(), name="search"),
     path("renders", generation_api.RenderListView.as_view(), name="renders"),
-    path("renders/<int:job_id>", generation_api.RenderView.as_view(), name="render"),
-    path("renders/<int:job_id>/cancel", generation_api.RenderCancelView.as_view(), name="render-cancel"),
+    path("renders/<id:job_id>", generation_api.RenderView.as_view(), name="render"),
+    path("renders/<id:job_id>/cancel", generation_api.RenderCancelView.as_view(), name="render-cancel"),
 ]
 
 urlpatterns = [

@@ -6,6 +6,7 @@ would confirm it exists."""
 
 from __future__ import annotations
 
+from django.core.validators import RegexValidator
 from django.db.models import Q
 from drf_spectacular.utils import extend_schema
 from rest_framework import serializers, status
@@ -77,7 +78,8 @@ class SearchOut(serializers.Serializer):
 
 
 class SearchQuery(serializers.Serializer):
-    q = serializers.CharField(min_length=1, max_length=200, trim_whitespace=False, help_text="what to look for")
+    q = serializers.CharField(min_length=1, max_length=200, trim_whitespace=False, help_text="what to look for",
+                              validators=[RegexValidator(r"^[^\x00]*$", "must not contain NUL characters")])
     size = serializers.IntegerField(min_value=1, required=False, help_text="results (capped)")
 
 

@@ -187,7 +187,7 @@ class TasteResetView(APIView):
 
 
 class EventIn(serializers.Serializer):
-    video = serializers.IntegerField(min_value=1)
+    video = serializers.IntegerField(min_value=1, max_value=2**63 - 1)
     # Checked per event by the service, so one bad event does not lose the rest of the batch.
     kind = StrictCharField(max_length=32, help_text="one of " + ", ".join(sorted(WEIGHTS)))
     value = StrictFloatField(required=False, allow_null=True)
