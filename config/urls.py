@@ -4,10 +4,12 @@ from django.urls import include, path, re_path
 from django.views.static import serve
 
 from config.api_urls import v1 as api_v1
-from core.views import healthz
+from core.views import dashboard, dashboard_json, healthz
 
 urlpatterns = [
     path("healthz", healthz, name="healthz"),
+    path("ops/", dashboard, name="dashboard"),
+    path("ops/data.json", dashboard_json, name="dashboard-data"),
     path("admin/", admin.site.urls),
     path("accounts/", include("django.contrib.auth.urls")),
     path("api/v1/", include((api_v1, "v1"))),

@@ -122,3 +122,63 @@ def test_make_me_something_with_a_brief(transactional_db, catalog, live_server, 
     # The browser can load and decode the clip.
     page.wait_for_function("document.querySelector('article.card.made video').readyState >= 1", timeout=20_000)
     page.screenshot(path=str(ARTIFACTS / "feed-made-for-you.png"))
+
+
+@pytest.mark.browser
+def test_operator_dashboard_and_admin_for_staff_only(transactional_db, catalog, live_server, page, make_user):
+    from generation.models import RenderJob
+    from generation.rendering import RenderBlocked, render_job_create, render_job_run
+    from generation.services import videos_embed
+    from profiles.services import interaction_record, onboarding_apply
+
+    ARTIFACTS.mkdir(exist_ok=True)
+    # Some platform life: viewers with taste and history, renders ready and failed, a safety block.
+    viewers = [make_user() for _ in range(4)]
+    for n, viewer in enumerate(viewers):
+        onboarding_apply(user=viewer, topics=[["cooking"], ["scifi"], ["gardening", "cars"], ["cooking", "scifi"]][n])
+        for video in catalog["cooking"][:3]:
+            interaction_record(user=viewer, video=video, kind="like" if n % 2 else "view", watch_fraction=0.8)
+        interaction_record(user=viewer, video=catalog["cars"][0], kind="skip")
+        job, _ = render_job_create(prompt=f"A film made for viewer {n}", seed=n, user=viewer, model="null")
+        render_job_run(job_id=job.pk)
+    failed, _ = render_job_create(prompt="A film that fails", seed=99, user=viewers[0], model="null")
+    RenderJob.objects.filter(pk=failed.pk).update(state="failed", error="RuntimeError: out of memory")
+    videos_embed()
+    with pytest.raises(RenderBlocked):
+        render_job_create(prompt="gore and torture in a cellar", seed=1, user=viewers[1], model="null")
+    make_user("operator", is_staff=True, is_superuser=True)
+    make_user("viewer-only")
+
+    def log_in(username):
+        page.goto(live_server.url + "/accounts/login/")
+        page.fill("#id_username", username)
+        page.fill("#id_password", "x-Pass-123!")
+        page.click("button[type=submit]")
+
+    # A viewer is refused: the dashboard and its data send them to the staff login.
+    log_in("viewer-only")
+    page.goto(live_server.url + "/ops/")
+    assert "/admin/login/" in page.url
+    page.goto(live_server.url + "/ops/data.json")
+    assert "/admin/login/" in page.url
+    page.context.clear_cookies()
+
+    log_in("operator")
+    page.goto(live_server.url + "/ops/?refresh=1000")
+    page.wait_for_selector("#ops[data-loaded]")
+    page.evaluate("window.__sameDocument = true")
+    for chart in ("chart-jobs", "chart-gpu", "chart-engagement", "chart-taste"):
+        points = int(page.get_attribute(f"#{chart}", "data-points"))
+        assert points > 0, chart
+    index = re.search(r"items in index\s*(\d+) / (\d+)", page.inner_text("#index"))
+    assert index and index.group(1) == index.group(2) and int(index.group(1)) > 0  # the index matches the database
+    assert "violence" in page.inner_text("#blocks")
+    assert page.locator("#tiles .tile").count() == 5
+    # It refreshes in place: new data arrives and the page is the same document.
+    page.wait_for_function("Number(document.getElementById('ops').dataset.loaded) >= 2", timeout=15_000)
+    assert page.evaluate("window.__sameDocument") is True
+    page.screenshot(path=str(ARTIFACTS / "dashboard.png"), full_page=True)
+
+    page.goto(live_server.url + "/admin/generation/renderjob/")
+    assert page.locator("#result_list tbody tr").count() == 5
+    page.screenshot(path=str(ARTIFACTS / "admin-renderjobs.png"), full_page=True)

@@ -84,3 +84,31 @@ def test_backends_follow_the_environment():
     }[expected]
     backend = live.STORAGES["default"]["BACKEND"]
     assert backend == ("storages.backends.s3.S3Storage" if os.environ.get("USE_S3") == "true" else "django.core.files.storage.FileSystemStorage")
+
+
+def _deploy_check(tmp_path, **extra):
+    env = {k: v for k, v in os.environ.items() if not k.startswith(("DATABASE_URL", "DRAMATIQ", "USE_S3", "AWS_", "DJANGO_", "TAILOR_"))}
+    env.update(TAILOR_DATA_DIR=str(tmp_path), **extra)
+    return subprocess.run([sys.executable, "manage.py", "check", "--deploy", "--fail-level", "WARNING"],
+                          cwd=ROOT, env=env, capture_output=True, text=True, timeout=120)
+
+
+PRODUCTION = {
+    "DJANGO_SECRET_KEY": "k3P9v-" + "x7Q2m#Lr8zT0wB5nY1cF4hJ6sD9gA2eU7iO3pK8vN5bM0qW4" * 2,
+    "TAILOR_HTTPS": "true", "DJANGO_ALLOWED_HOSTS": "tailor.example.com",
+    "DRAMATIQ_BROKER_URL": "redis://127.0.0.1:6379/0", "TAILOR_REQUIRE_SECRET_KEY": "true",
+}
+
+
+def test_production_settings_pass_the_deploy_check_with_no_warnings(tmp_path):
+    proc = _deploy_check(tmp_path, **PRODUCTION)
+    assert proc.returncode == 0 and "no issues" in proc.stdout, proc.stdout + proc.stderr
+
+
+@pytest.mark.parametrize("change, expect", [
+    ({"TAILOR_HTTPS": "false"}, "security.W"),  # no HTTPS: cookies, HSTS and redirects warn
+    ({"DRAMATIQ_BROKER_URL": ""}, "tailor.E001"),  # the in-process broker is not for production
+])
+def test_the_deploy_check_catches_unsafe_settings(tmp_path, change, expect):
+    proc = _deploy_check(tmp_path, **{**PRODUCTION, **change})
+    assert proc.returncode != 0 and expect in proc.stdout + proc.stderr, proc.stdout + proc.stderr
