@@ -8,10 +8,13 @@ from django.urls import path, reverse
 from django.utils.html import format_html
 
 from generation.models import Concept, PromptTemplate, RenderJob, SafetyDecision, Video
+from profiles.admin import RebuildIndexMixin
 
 
 @admin.register(Video)
-class VideoAdmin(admin.ModelAdmin):
+class VideoAdmin(RebuildIndexMixin, admin.ModelAdmin):
+    index_name = "items"
+    actions = ["rebuild_index"]
     list_display = ("id", "title", "source", "made_for", "created_at", "views", "likes", "negatives", "embedded_at")
     list_filter = ("source", "created_at")
     search_fields = ("title", "description", "external_id", "prompt")

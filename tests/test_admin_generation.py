@@ -59,3 +59,33 @@ def test_a_concept_added_in_the_admin_is_embedded_at_once(admin_client):
     assert response.status_code == 302, response.content[:500]
     concept = Concept.objects.get(name="a garlic bread choir")
     assert float(from_bytes(concept.embedding) @ embed_texts(["a garlic bread choir"])[0]) > 0.99
+
+
+@pytest.mark.django_db(transaction=True)
+def test_rebuild_index_and_reset_taste_actions(admin_client, make_user, catalog):
+    from profiles import indexes
+    from profiles.models import Interest, Profile
+
+    viewer = make_user()
+    onboarding_apply(user=viewer, topics=["cooking", "scifi"])
+    indexes.items().ready(force=True)
+    response = admin_client.post("/admin/generation/video/", {"action": "rebuild_index", "_selected_action": [catalog["cooking"][0].pk]}, follow=True)
+    assert "items index rebuilt: 24 vectors" in response.content.decode().lower()
+    response = admin_client.post("/admin/profiles/interest/", {"action": "rebuild_index", "_selected_action": [Interest.objects.first().pk]}, follow=True)
+    assert "interests index rebuilt: 2 vectors" in response.content.decode().lower()
+    admin_client.post("/admin/profiles/profile/", {"action": "reset_taste", "_selected_action": [Profile.objects.get(user=viewer).pk]})
+    assert not Interest.objects.filter(user=viewer).exists()
+
+
+@pytest.mark.django_db
+def test_every_model_is_in_the_admin_with_search_and_filters(admin_client):
+    from django.apps import apps
+    from django.contrib import admin as django_admin
+
+    ours = [m for m in apps.get_models() if m._meta.app_label in {"profiles", "generation", "feed"}]
+    for model in ours:
+        model_admin = django_admin.site._registry.get(model)
+        assert model_admin is not None, f"{model.__name__} is not in the admin"
+        assert model_admin.search_fields, f"{model.__name__} admin has no search"
+        url = f"/admin/{model._meta.app_label}/{model._meta.model_name}/"
+        assert admin_client.get(url, {"q": "x"}).status_code == 200, url
