@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import logging
 import math
 import random
 import threading
@@ -18,6 +19,7 @@ from profiles.vector_index import VectorIndex
 
 ANN_BUDGET = 300  # candidates from interests, shared by importance
 MAX_K = 4000
+logger = logging.getLogger("tailor.feed")
 
 
 @dataclass
@@ -55,18 +57,42 @@ def interest_candidates(
 GLOBAL_TTL_S = 30.0  # popular and newest lists are the same for everyone; recompute twice a minute
 _global_cache: dict[str, tuple[float, list]] = {}
 _global_lock = threading.Lock()
+_refreshing: set[str] = set()
 
 
 def _global_list(name: str, compute) -> list:
-    """A process-local, short-lived memo of a list every viewer shares (rebuilt, never shared)."""
+    """A process-local, short-lived memo of a list every viewer shares. Once stale it is
+    served as it is while one background thread recomputes it, so no request waits for a
+    scan of the whole catalogue (only the very first one in a process does)."""
     now = time.monotonic()
     hit = _global_cache.get(name)
-    if hit and now - hit[0] < GLOBAL_TTL_S:
-        return hit[1]
-    value = list(compute())
-    with _global_lock:
-        _global_cache[name] = (now, value)
-    return value
+    if hit is None:
+        value = list(compute())
+        with _global_lock:
+            _global_cache[name] = (now, value)
+        return value
+    if now - hit[0] >= GLOBAL_TTL_S:
+        with _global_lock:
+            start = name not in _refreshing
+            _refreshing.add(name)
+        if start:
+            threading.Thread(target=_global_refresh, args=(name, compute), daemon=True, name=f"refresh-{name}").start()
+    return hit[1]
+
+
+def _global_refresh(name: str, compute) -> None:
+    from django.db import connection
+
+    try:
+        value = list(compute())
+        with _global_lock:
+            _global_cache[name] = (time.monotonic(), value)
+    except Exception:  # keep serving the old list; the next stale read tries again
+        logger.exception("refreshing shared list %s failed", name)
+    finally:
+        with _global_lock:
+            _refreshing.discard(name)
+        connection.close()
 
 
 def global_lists_clear() -> None:
@@ -92,7 +118,9 @@ def popular_candidates(*, limit: int = 100, days: int = 30) -> dict[int, Candida
 def fresh_candidates(*, user, limit: int = 50) -> dict[int, Candidate]:
     """The newest public videos, and everything rendered for this viewer ("made for you")."""
     out: dict[int, Candidate] = {}
-    mine = Video.objects.filter(Q(made_for=user) | Q(audience=user), embedded_at__isnull=False).distinct()
+    # Two indexed lookups: an OR across the audience join would scan every video.
+    shared = Video.audience.through.objects.filter(user=user).values_list("video_id", flat=True)
+    mine = Video.objects.filter(Q(made_for=user) | Q(pk__in=list(shared)), embedded_at__isnull=False)
     for vid in mine.order_by("-created_at").values_list("id", flat=True)[:limit]:
         _merge(out, vid, "made_for_you", 1.0, "Made for you")
     public = _global_list(

@@ -47,7 +47,11 @@ class Video(models.Model):
     negatives = models.PositiveIntegerField(default=0)
 
     class Meta:
-        indexes = [models.Index(fields=["source", "-created_at"])]
+        indexes = [
+            models.Index(fields=["source", "-created_at"]),
+            # Newest public videos (made_for IS NULL) straight from the index, without a sort.
+            models.Index(fields=["made_for", "-created_at"], name="video_made_for_created"),
+        ]
 
     def __str__(self) -> str:
         return self.title

@@ -111,3 +111,32 @@ def test_the_same_cursor_twice_gives_the_same_page(viewer):
     third = feed_page_serve(user=viewer, cursor=second.next_cursor, size=4)
     shown = [i.video.pk for p in (first, second, third) for i in p.items]
     assert len(shown) == len(set(shown)) == 12
+
+
+def test_shared_lists_refresh_in_the_background_not_in_a_request(monkeypatch, db):
+    import threading
+    import time
+
+    from feed import sources
+
+    monkeypatch.setattr(sources, "GLOBAL_TTL_S", 0.05)
+    release, calls = threading.Event(), []
+
+    def compute():
+        calls.append(1)
+        if len(calls) > 1:
+            release.wait(5)  # a slow scan of the catalogue
+        return [len(calls)]
+
+    assert sources._global_list("test-list", compute) == [1]  # the first read computes
+    time.sleep(0.1)
+    started = time.perf_counter()
+    assert sources._global_list("test-list", compute) == [1]  # stale: served at once
+    assert time.perf_counter() - started < 0.5
+    monkeypatch.setattr(sources, "GLOBAL_TTL_S", 60.0)  # no further refreshes from here on
+    release.set()
+    deadline = time.monotonic() + 5
+    while sources._global_list("test-list", compute) != [2]:
+        assert time.monotonic() < deadline, "the background refresh never landed"
+        time.sleep(0.02)
+    assert len(calls) == 2  # one refresh, however many stale reads
