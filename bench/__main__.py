@@ -48,4 +48,11 @@ def main(names: list[str]) -> int:
 
 
 if __name__ == "__main__":
-    sys.exit(main(sys.argv[1:]))
+    try:
+        code = main(sys.argv[1:])
+    finally:
+        if not os.environ.get("BENCH_KEEP_DATA"):  # a 1M-video run leaves ~4 GB behind otherwise
+            import shutil
+
+            shutil.rmtree(DATA, ignore_errors=True)
+    sys.exit(code)

@@ -2,6 +2,12 @@
 
 import os
 
+# One OpenMP thread per web worker (FAISS search, torch): requests run side by side on
+# gunicorn's threads, and a team of spinning OpenMP threads per search only burns the cores
+# the other requests need (measured: 28.8 ms of CPU per feed request at 1M items before).
+os.environ.setdefault("OMP_NUM_THREADS", "1")
+os.environ.setdefault("OMP_WAIT_POLICY", "PASSIVE")
+
 bind = os.environ.get("TAILOR_BIND", "127.0.0.1:8000")
 workers = int(os.environ.get("WEB_CONCURRENCY", "2"))
 threads = int(os.environ.get("WEB_THREADS", "4"))
