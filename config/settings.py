@@ -222,6 +222,10 @@ INDEX_DIR = env_path("TAILOR_INDEX_DIR", DATA_DIR / "index")
 INDEX_SYNC_SECONDS = env_float("TAILOR_INDEX_SYNC_SECONDS", 1.0, min_value=0.0)
 INDEX_EXACT_MAX = env_int("TAILOR_INDEX_EXACT_MAX", 200_000, min_value=1)
 INDEX_NPROBE = env_int("TAILOR_INDEX_NPROBE", 64, min_value=1, max_value=65536)
+# Index snapshots in media storage for many web replicas (on by default with S3): a replica
+# starts from the newest one instead of rebuilding, and swaps in a newer one when it appears.
+INDEX_SNAPSHOTS = env_bool("TAILOR_INDEX_SNAPSHOTS", USE_S3)
+INDEX_SNAPSHOT_CHECK_S = env_float("TAILOR_INDEX_SNAPSHOT_CHECK_S", 60.0, min_value=1.0)
 
 # --- Rendering (see generation/renderer.py for the model presets) ----------------
 # A model name from the presets (tiny-wan, wan2.1-t2v-1.3b, wan2.2-ti2v-5b, ltx-2, cogvideox-2b, ...)

@@ -22,6 +22,7 @@ SCHEDULE: list[tuple[str, float, str]] = [
     ("renders-recover", 60.0, "generation.tasks.renders_recover"),
     ("renders-plan", 1800.0, "generation.tasks.renders_plan"),
     ("orphans-prune", 24 * 3600.0, "generation.tasks.orphans_prune"),
+    ("index-snapshot", 600.0, "profiles.tasks.index_snapshot"),
 ]
 
 

@@ -117,6 +117,20 @@ def media_upload(key: str, path: Path, *, content_type: str, retry: bool = True)
     return key
 
 
+def media_download(key: str, path: Path) -> None:
+    """Stream an object to a local file (atomically: written beside it, then renamed)."""
+    tmp = path.with_name(f".{path.name}.{os.getpid()}.part")
+    path.parent.mkdir(parents=True, exist_ok=True)
+    if settings.USE_S3:
+        from boto3.s3.transfer import TransferConfig
+
+        _s3_client(timeout=30).download_file(settings.AWS_STORAGE_BUCKET_NAME, key, str(tmp),
+                                             Config=TransferConfig(use_threads=False))
+    else:
+        shutil.copyfile(Path(settings.MEDIA_ROOT) / key, tmp)
+    os.replace(tmp, path)
+
+
 def multipart_open(prefix: str = "") -> list[tuple[str, str]]:
     """(key, upload id) of multipart uploads started and never completed nor aborted."""
     if not settings.USE_S3:

@@ -16,6 +16,7 @@ from django.db.models import Count, Max, QuerySet
 
 from core.vec import from_bytes
 from profiles import embedding
+from profiles.snapshots import SnapshotSource
 from profiles.vector_index import SyncedIndex, VectorIndex, Watermark
 
 _lock = threading.Lock()
@@ -58,6 +59,7 @@ def _synced(name: str, rows: Callable[[], QuerySet], vector_field: str, changed_
         latest=latest,
         min_interval=settings.INDEX_SYNC_SECONDS,
         full_interval=max(settings.INDEX_SYNC_SECONDS, 30.0),
+        snapshots=SnapshotSource(name),
     )
 
 

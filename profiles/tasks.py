@@ -27,3 +27,15 @@ def interests_recluster_all() -> None:
     User = get_user_model()
     for user_id in Interaction.objects.values_list("user_id", flat=True).distinct().iterator():
         interests_recluster(user=User(pk=user_id))
+
+
+@dramatiq.actor(queue_name=CPU_QUEUE, max_retries=3, min_backoff=10_000, time_limit=30 * 60_000)
+def index_snapshot() -> dict:
+    """Publish the item index as a versioned snapshot for the web replicas (when snapshots are on)."""
+    from django.conf import settings
+
+    from profiles.snapshots import snapshot_publish
+
+    if not settings.INDEX_SNAPSHOTS:
+        return {"skipped": "TAILOR_INDEX_SNAPSHOTS is off"}
+    return snapshot_publish(name="items")

@@ -295,8 +295,10 @@ class SyncedIndex:
         min_interval: float = 1.0,
         full_interval: float = 30.0,
         save_interval: float = 300.0,
+        snapshots=None,
     ):
         self.index = index
+        self._snapshots = snapshots  # profiles.snapshots.SnapshotSource, or None
         self._watermark = watermark
         self._latest = latest
         self._changed_since = changed_since
@@ -320,9 +322,12 @@ class SyncedIndex:
             return self.index
         with self._sync_lock:
             if not self._loaded:
-                if not self.index.load():
+                # Our own saved file, else the newest published snapshot, else the database.
+                if not self.index.load() and not (self._snapshots is not None and self._snapshots.cold_start(self.index)):
                     self.rebuild()
                 self._loaded = True
+            elif self._snapshots is not None:
+                self._snapshots.maybe_swap(self.index)  # a newer snapshot (a rebuilt index): hot swap
             now = time.monotonic()
             if force or now - self._checked_at >= self.min_interval:
                 self.sync(full=force or now - self._full_at >= self.full_interval, save=force)

@@ -69,6 +69,7 @@ def _isolated(settings, tmp_path):
     settings.INDEX_DIR = tmp_path / "index"
     settings.MEDIA_ROOT = tmp_path / "media"
     settings.RENDER_WORK_DIR = tmp_path / "renders"
+    settings.INDEX_SNAPSHOTS = False  # the S3 bucket outlives a test's database; snapshot tests opt in
     settings.INDEX_SYNC_SECONDS = 0.0
     indexes.reset()
     global_lists_clear()
