@@ -1,5 +1,5 @@
-"""Shared REST API plumbing: one error body shape, throttles that read their rates from
-settings at request time, and capped cursor pagination."""
+"""Shared REST API plumbing: one error body shape, strict fields, capped pagination
+(throttles live in core.throttles)."""
 
 from __future__ import annotations
 
@@ -9,8 +9,9 @@ from django.http import Http404
 from rest_framework import exceptions, serializers, status
 from rest_framework.pagination import CursorPagination
 from rest_framework.response import Response
-from rest_framework.throttling import AnonRateThrottle, ScopedRateThrottle, UserRateThrottle
 from rest_framework.views import exception_handler as drf_exception_handler
+
+from core.throttles import AnonThrottle, GenerationThrottle, LoginThrottle, UserThrottle
 
 
 class ErrorSerializer(serializers.Serializer):
@@ -62,39 +63,6 @@ def exception_handler(exc, context):
         code = getattr(getattr(exc, "detail", None), "code", None) or getattr(exc, "default_code", "error")
     response.data = {"error": {"status": response.status_code, "code": str(code), "detail": message, "fields": fields}}
     return response
-
-
-class _SettingsRates:
-    """Rates from settings.THROTTLE_RATES, read per request (tests and operators can change them)."""
-
-    def get_rate(self):
-        return settings.THROTTLE_RATES.get(self.scope)
-
-
-class AnonThrottle(_SettingsRates, AnonRateThrottle):
-    scope = "anon"
-
-
-class UserThrottle(_SettingsRates, UserRateThrottle):
-    scope = "user"
-
-
-class LoginThrottle(_SettingsRates, ScopedRateThrottle):
-    """Per client address, signed in or not: guessing passwords is limited."""
-
-    scope = "login"
-
-    def allow_request(self, request, view):
-        self.rate = self.get_rate()
-        self.num_requests, self.duration = self.parse_rate(self.rate)
-        return super(ScopedRateThrottle, self).allow_request(request, view)
-
-    def get_cache_key(self, request, view):
-        return self.cache_format % {"scope": self.scope, "ident": self.get_ident(request)}
-
-
-class GenerationThrottle(_SettingsRates, UserRateThrottle):
-    scope = "generation"
 
 
 class StrictCharField(serializers.CharField):

@@ -46,16 +46,19 @@ def _no_stray_database_sessions(django_db_setup, django_db_blocker):
     """Before the test database is dropped, end sessions that threads of a live server or a
     killed worker may have left open (PostgreSQL refuses to drop a database in use)."""
     yield
-    from django.db import connection
+    from django.db import DatabaseError, connection
 
-    if connection.vendor != "postgresql":
+    if connection.vendor != "postgresql" or not str(connection.settings_dict["NAME"]).startswith("test_"):
         return
     with django_db_blocker.unblock():
-        with connection.cursor() as cursor:
-            cursor.execute(
-                "SELECT pg_terminate_backend(pid) FROM pg_stat_activity"
-                " WHERE datname = current_database() AND pid <> pg_backend_pid()"
-            )
+        try:
+            with connection.cursor() as cursor:
+                cursor.execute(
+                    "SELECT pg_terminate_backend(pid) FROM pg_stat_activity"
+                    " WHERE datname = current_database() AND pid <> pg_backend_pid()"
+                )
+        except DatabaseError:  # nothing to end if the test database is already gone
+            pass
 
 
 @pytest.fixture(autouse=True)
