@@ -77,6 +77,7 @@ def ranked_for_user(
         )
     }
     ids = [vid for vid in ids if vid in rows]
+    ids = [vid for vid, held in zip(ids, index.present(ids)) if held]  # not yet (or no longer) in this index
     if not ids:
         return []
 

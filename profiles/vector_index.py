@@ -184,6 +184,19 @@ class VectorIndex:
                 cached = self._id_cache = _index_ids(self._index)
             return cached
 
+    def present(self, ids: Iterable[int]) -> np.ndarray:
+        """A mask of the ids this index holds (a row can reach the database a moment before
+        the index has it, or a swapped-in snapshot can be a moment behind)."""
+        ids = np.fromiter(ids, dtype=np.int64)
+        known = self.ids()
+        if getattr(self, "_sorted_src", None) is not known:
+            self._sorted, self._sorted_src = np.sort(known), known
+        sorted_ids = self._sorted
+        if not len(sorted_ids):
+            return np.zeros(len(ids), dtype=bool)
+        pos = np.clip(np.searchsorted(sorted_ids, ids), 0, len(sorted_ids) - 1)
+        return sorted_ids[pos] == ids
+
     def vectors(self, ids: Iterable[int]) -> np.ndarray:
         ids = np.fromiter(ids, dtype=np.int64)
         with self.lock.read():

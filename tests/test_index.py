@@ -132,3 +132,12 @@ def test_search_can_exclude_ids_inside_faiss(tmp_path, exact_max):
     _, filtered = index.search(vectors[:1], 10, exclude=banned)
     assert not banned & set(filtered[0].tolist())
     assert list(filtered[0][:5]) == list(plain[0][5:10])  # the next best fill the page
+
+
+def test_present_tells_which_ids_the_index_holds(tmp_path):
+    rng = np.random.default_rng(1)
+    index = VectorIndex("present", 8, tmp_path)
+    index.upsert(np.array([5, 9, 2]), rng.standard_normal((3, 8)).astype(np.float32))
+    assert index.present([2, 3, 9, 100]).tolist() == [True, False, True, False]
+    index.remove([9])
+    assert index.present([9, 5]).tolist() == [False, True]
