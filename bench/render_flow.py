@@ -110,12 +110,14 @@ def main() -> dict:
 
 
 def _wait_ready(ids: list[int], timeout: float = 600) -> None:
+    from django.db.models import Count
+
     from generation.models import RenderJob
 
     deadline = time.monotonic() + timeout
     while RenderJob.objects.filter(pk__in=ids, state=RenderJob.State.READY).count() < len(ids):
         if time.monotonic() > deadline:
-            states = dict(RenderJob.objects.filter(pk__in=ids).values_list("state").annotate(n=__import__("django.db.models", fromlist=["Count"]).Count("id")))
+            states = dict(RenderJob.objects.filter(pk__in=ids).values_list("state").annotate(n=Count("id")))
             raise RuntimeError(f"render jobs not ready after {timeout}s: {states}")
         time.sleep(0.02)
 

@@ -9,6 +9,7 @@ Features switch on flags and URLs, never on "production only" code paths.
 from __future__ import annotations
 
 import os
+from datetime import timedelta as _timedelta
 from pathlib import Path
 
 from config.env import (
@@ -275,8 +276,6 @@ REST_FRAMEWORK = {
     "EXCEPTION_HANDLER": "core.api.exception_handler",
     "UNAUTHENTICATED_USER": "django.contrib.auth.models.AnonymousUser",
 }
-from datetime import timedelta as _timedelta  # noqa: E402
-
 SIMPLE_JWT = {
     "ACCESS_TOKEN_LIFETIME": _timedelta(seconds=env_int("TAILOR_JWT_ACCESS_SECONDS", 900, min_value=10)),
     "REFRESH_TOKEN_LIFETIME": _timedelta(days=env_int("TAILOR_JWT_REFRESH_DAYS", 14, min_value=1)),

@@ -1,6 +1,7 @@
 from django.conf import settings
 from django.contrib import admin
 from django.urls import include, path, re_path
+from django.views import defaults as _defaults
 from django.views.static import serve
 
 from config.api_urls import v1 as api_v1
@@ -40,9 +41,6 @@ def _json_or_html(status: int, detail: str, fallback):
         return fallback(request, exception) if exception is not None else fallback(request)
 
     return handler
-
-
-from django.views import defaults as _defaults  # noqa: E402
 
 # The API answers in JSON even for URLs that match no view (a non-numeric id) and server errors.
 handler404 = _json_or_html(404, "Not found.", _defaults.page_not_found)

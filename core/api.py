@@ -6,12 +6,10 @@ from __future__ import annotations
 from django.conf import settings
 from django.core.exceptions import ValidationError as DjangoValidationError
 from django.http import Http404
-from rest_framework import exceptions, serializers, status
+from rest_framework import exceptions, serializers
 from rest_framework.pagination import CursorPagination
 from rest_framework.response import Response
 from rest_framework.views import exception_handler as drf_exception_handler
-
-from core.throttles import AnonThrottle, GenerationThrottle, LoginThrottle, UserThrottle
 
 
 class ErrorSerializer(serializers.Serializer):
@@ -122,6 +120,3 @@ def page_size(request, default: int) -> int:
         raise exceptions.ValidationError({"size": ["must be at least 1"]})
     return min(size, settings.API_PAGE_MAX)
 
-
-__all__ = ["StrictCharField", "StrictFloatField", "PageQuery", "ErrorSerializer", "error_response", "exception_handler", "AnonThrottle", "UserThrottle", "LoginThrottle",
-           "GenerationThrottle", "CappedCursorPagination", "page_size", "status"]

@@ -6,12 +6,12 @@ import random
 from dataclasses import dataclass
 
 import numpy as np
-from django.db.models import Q
 from django.utils import timezone
 
 from core.vec import from_bytes
 from feed import ranking, sources
 from generation.models import Video
+from generation.selectors import videos_visible
 from profiles import indexes, weights
 from profiles.models import Interaction, Interest
 
@@ -69,10 +69,10 @@ def ranked_for_user(
 
     # 2. Filter: seen, hidden, disliked, other viewers' private renders.
     ids = [vid for vid in candidates if vid not in excluded]
-    visible = Q(made_for__isnull=True) | Q(made_for=user) if include_generated else Q(made_for__isnull=True)
+    visible = videos_visible(user=user) if include_generated else Video.objects.filter(made_for__isnull=True)
     rows = {
         row[0]: row
-        for row in Video.objects.filter(visible, pk__in=ids, embedded_at__isnull=False).values_list(
+        for row in visible.filter(pk__in=ids, embedded_at__isnull=False).values_list(
             "id", "created_at", "views", "likes", "negatives", "made_for_id"
         )
     }

@@ -17,6 +17,7 @@ from django.views.decorators.http import require_POST
 from feed.services import feed_page_serve
 from generation.models import RenderJob
 from generation.planning import QuotaExceeded, first_renders_request, render_request_for_user
+from generation.selectors import render_jobs_visible
 from generation.storage import media_url
 from profiles import services as profile_services
 from profiles.models import Interest, Profile
@@ -107,7 +108,7 @@ def render_request(request):
 
 @login_required
 def render_status(request, job_id: int):
-    job = RenderJob.objects.filter(pk=job_id, user=request.user).select_related("video").first()
+    job = render_jobs_visible(user=request.user).filter(pk=job_id).first()
     if job is None:
         return JsonResponse({"errors": {"detail": ["not found"]}}, status=404)
     return JsonResponse(_job_json(job))

@@ -7,33 +7,21 @@ would confirm it exists."""
 from __future__ import annotations
 
 from django.core.validators import RegexValidator
-from django.db.models import Q
 from drf_spectacular.utils import extend_schema
 from rest_framework import serializers, status
 from rest_framework.generics import ListAPIView
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
-from core.api import (
-    CappedCursorPagination,
-    ErrorSerializer,
-    GenerationThrottle,
-    StrictCharField,
-    UserThrottle,
-    error_response,
-    page_size,
-)
+from core.api import CappedCursorPagination, ErrorSerializer, StrictCharField, error_response, page_size
+from core.throttles import GenerationThrottle, UserThrottle
 from generation.models import RenderJob, Video
 from generation.planning import QuotaExceeded, render_request_for_user
 from generation.rendering import render_job_cancel
+from generation.selectors import render_jobs_visible, videos_visible
 from generation.storage import media_url
 
 ERRORS = {400: ErrorSerializer, 401: ErrorSerializer, 404: ErrorSerializer, 429: ErrorSerializer}
-
-
-def videos_visible(user):
-    """Public videos, and this viewer's own private renders."""
-    return Video.objects.filter(Q(made_for__isnull=True) | Q(made_for=user))
 
 
 class VideoOut(serializers.ModelSerializer):
@@ -61,7 +49,7 @@ class VideoOut(serializers.ModelSerializer):
 class VideoView(APIView):
     @extend_schema(responses={200: VideoOut, **ERRORS})
     def get(self, request, video_id: int):
-        video = videos_visible(request.user).filter(pk=video_id).first()
+        video = videos_visible(user=request.user).filter(pk=video_id).first()
         if video is None:
             return error_response(404, "not_found", "Not found.")
         return Response(VideoOut(video, context={"user": request.user}).data)
@@ -104,7 +92,7 @@ class SearchView(APIView):
         vector = embed_texts([query], cache=False)
         sims, ids = index.search(vector, min(len(index), k * 3))
         order = [(float(s), int(i)) for s, i in zip(sims[0], ids[0]) if i >= 0]
-        videos = videos_visible(request.user).in_bulk([i for _, i in order])
+        videos = videos_visible(user=request.user).in_bulk([i for _, i in order])
         hits = [{"score": round(s, 4), "video": VideoOut(videos[i], context={"user": request.user}).data}
                 for s, i in order if i in videos][:k]
         return Response({"query": query, "results": hits})
@@ -128,10 +116,6 @@ class RenderRequestIn(serializers.Serializer):
                                   help_text="Optional one-line brief (at most 200 characters after trimming)")
 
 
-def jobs_visible(user):
-    return RenderJob.objects.filter(user=user).select_related("video")
-
-
 class RenderListView(ListAPIView):
     serializer_class = RenderJobOut
     pagination_class = CappedCursorPagination
@@ -142,7 +126,7 @@ class RenderListView(ListAPIView):
         return super().get_throttles()
 
     def get_queryset(self):
-        return jobs_visible(self.request.user)
+        return render_jobs_visible(user=self.request.user)
 
     def get_serializer_context(self):
         return {**super().get_serializer_context(), "user": self.request.user}
@@ -168,7 +152,7 @@ class RenderListView(ListAPIView):
 class RenderView(APIView):
     @extend_schema(responses={200: RenderJobOut, **ERRORS})
     def get(self, request, job_id: int):
-        job = jobs_visible(request.user).filter(pk=job_id).first()
+        job = render_jobs_visible(user=request.user).filter(pk=job_id).first()
         if job is None:
             return error_response(404, "not_found", "Not found.")
         return Response(RenderJobOut(job, context={"user": request.user}).data)
@@ -177,7 +161,7 @@ class RenderView(APIView):
 class RenderCancelView(APIView):
     @extend_schema(request=None, responses={200: RenderJobOut, **ERRORS})
     def post(self, request, job_id: int):
-        job = jobs_visible(request.user).filter(pk=job_id).first()
+        job = render_jobs_visible(user=request.user).filter(pk=job_id).first()
         if job is None:
             return error_response(404, "not_found", "Not found.")
         render_job_cancel(job=job)

@@ -16,7 +16,8 @@ from rest_framework_simplejwt.exceptions import TokenError
 from rest_framework_simplejwt.tokens import RefreshToken
 from rest_framework_simplejwt.views import TokenObtainPairView, TokenRefreshView
 
-from core.api import ErrorSerializer, LoginThrottle, StrictCharField, StrictFloatField, error_response
+from core.api import ErrorSerializer, StrictCharField, StrictFloatField, error_response
+from core.throttles import LoginThrottle
 from profiles import services
 from profiles.models import Interest, Profile
 from profiles.weights import WEIGHTS

@@ -286,11 +286,10 @@ def onboarding_apply(*, user, topics: list[str], free_text: str = "") -> list[In
         raise ValidationError({"free_text": "must be at most 200 characters"})
     if not topics and not free_text:
         raise ValidationError({"topics": "pick at least one topic or describe what you like"})
-    texts = [topic_text(t) for t in topics] + ([free_text] if free_text else [])
     labels = [TOPICS[t][0] for t in topics] + ([free_text[:60]] if free_text else [])
-    vectors = embed_texts(texts[: len(topics)])
+    vectors = embed_texts([topic_text(t) for t in topics])  # (0, dim) when none were picked
     if free_text:
-        vectors = np.vstack([vectors, embed_texts([free_text], cache=False)]) if len(topics) else embed_texts([free_text], cache=False)
+        vectors = np.vstack([vectors, embed_texts([free_text], cache=False)])
     Interest.objects.filter(user=user, origin=Interest.Origin.ONBOARDING).delete()
     created = [
         Interest.objects.create(

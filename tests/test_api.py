@@ -242,7 +242,6 @@ def test_make_me_something_through_the_api(settings, make_user):
 
 
 def test_schema_is_valid_and_docs_use_local_static_files(client):
-    import yaml  # noqa: F401  (drf-spectacular depends on PyYAML)
     from drf_spectacular.validation import validate_schema
 
     response = client.get("/api/schema/?format=json")
