@@ -60,9 +60,10 @@ worker-cpu: $(VENV)/.installed
 	@test -n "$${DRAMATIQ_BROKER_URL:-}" || { echo "Set DRAMATIQ_BROKER_URL (redis:// or amqp://) to run workers"; exit 1; }
 	$(PY) manage.py rundramatiq --processes $${WORKER_PROCESSES:-2} --threads $${WORKER_THREADS:-2} --queues cpu
 
+## One GPU worker; MODELS=wan2.1-t2v-1.3b keeps that model warm and serves its own queue.
 worker-gpu: $(VENV)/.installed
 	@test -n "$${DRAMATIQ_BROKER_URL:-}" || { echo "Set DRAMATIQ_BROKER_URL (redis:// or amqp://) to run workers"; exit 1; }
-	$(PY) manage.py rundramatiq --processes 1 --threads 1 --queues gpu
+	TAILOR_WORKER_MODELS=$${MODELS:-$${TAILOR_WORKER_MODELS:-}} $(PY) manage.py rundramatiq --processes 1 --threads 1 --queues gpu
 
 clean:
 	rm -rf var bench/results test-artifacts

@@ -477,18 +477,30 @@ def render_sharing() -> dict:
     }
 
 
-def render_jobs() -> dict:
-    """Render-job platform cost (queue, claim, encode, upload, database) with the null renderer,
-    through PostgreSQL, Redis, SeaweedFS and rundramatiq workers (bench/render_flow.py)."""
+def _flow(script: str) -> dict:
+    """A benchmark that sets up its own deployment runs as a child process with its own environment."""
     import json
     import subprocess
     import sys
 
-    proc = subprocess.run([sys.executable, str(Path(__file__).parent / "render_flow.py")], capture_output=True, text=True,
+    proc = subprocess.run([sys.executable, str(Path(__file__).parent / script)], capture_output=True, text=True,
                           timeout=1800)
     if proc.returncode != 0:
         return {"error": proc.stderr[-2000:]}
     return json.loads(proc.stdout.strip().splitlines()[-1])
+
+
+def render_jobs() -> dict:
+    """Render-job platform cost (queue, claim, encode, upload, database) with the null renderer,
+    through PostgreSQL, Redis, SeaweedFS and rundramatiq workers (bench/render_flow.py)."""
+    return _flow("render_flow.py")
+
+
+def feed_locust() -> dict:
+    """Locust against two web replicas on PostgreSQL, Redis and SeaweedFS (issue #8): feed and
+    interaction requests, bounded in time and count; p99 and error rate against their goals
+    (bench/locust_flow.py)."""
+    return _flow("locust_flow.py")
 
 
 def render_batching() -> dict:
@@ -525,5 +537,6 @@ def render_batching() -> dict:
 ALL = {
     "render_jobs": render_jobs, "render_batching": render_batching,
     "render_sharing": render_sharing, "embedding": embedding, "ingest": ingest, "like_to_feed": like_to_feed, "feed": feed, "feed_http": feed_http,
+    "feed_locust": feed_locust,
     "ann": ann, "ann_hard": ann_hard,
 }

@@ -145,6 +145,7 @@ DRAMATIQ_BROKER = {
         "dramatiq.middleware.Retries",
         "dramatiq.middleware.CurrentMessage",
         "core.jobs.JobLogMiddleware",
+        "generation.fleet.FleetMiddleware",
         "django_dramatiq.middleware.DbConnectionsMiddleware",
     ],
 }
@@ -248,6 +249,13 @@ RENDER_DAILY_QUOTA = env_int("TAILOR_RENDER_DAILY_QUOTA", 10, min_value=0)  # "m
 # Content gaps: an interest whose best catalogue match is under this cosine gets a render planned.
 GAP_THRESHOLD = env_float("TAILOR_GAP_THRESHOLD", 0.45, min_value=-1.0, max_value=1.0)
 RENDER_PLAN_BUDGET = env_int("TAILOR_RENDER_PLAN_BUDGET", 8, min_value=0)  # renders per planning run
+# GPU worker fleet (generation/fleet.py): a worker started with TAILOR_WORKER_MODELS loads those
+# models at boot, keeps them warm, serves their own queues (gpu.<model>) and advertises them with a
+# heartbeat row; renders for an advertised model go to its queue, others to the shared gpu queue.
+WORKER_MODELS = env_list("TAILOR_WORKER_MODELS", [])
+WORKER_ADVERTISE = env_bool("TAILOR_WORKER_ADVERTISE", True)  # GPU workers on a real broker write heartbeats
+FLEET_HEARTBEAT_S = env_float("TAILOR_FLEET_HEARTBEAT_S", 10.0, min_value=0.2)  # stale after 3 missed beats
+RENDER_WARM_MAX = env_int("TAILOR_RENDER_WARM_MAX", 4, min_value=1)  # pipelines (video and audio) one worker holds
 MEDIA_MULTIPART_THRESHOLD = env_int("TAILOR_MEDIA_MULTIPART_THRESHOLD", 16 * 1024 * 1024, min_value=64 * 1024)
 
 # --- Cache (throttle counters, rate limits): shared in Redis when set, else per process -----

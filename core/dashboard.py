@@ -55,11 +55,12 @@ def broker_depth() -> dict[str, int | None]:
     """Messages waiting per queue in the broker itself (not our job table)."""
     import dramatiq
 
+    from generation.fleet import model_queue, warm_models
     from generation.tasks import CPU_QUEUE, GPU_QUEUE
 
     broker = dramatiq.get_broker()
     out: dict[str, int | None] = {}
-    for queue in (CPU_QUEUE, GPU_QUEUE):
+    for queue in (CPU_QUEUE, GPU_QUEUE, *sorted(model_queue(m) for m in warm_models())):
         try:
             if settings.BROKER_KIND == "stub":
                 out[queue] = broker.queues[queue].qsize() if queue in broker.queues else 0
@@ -70,6 +71,17 @@ def broker_depth() -> dict[str, int | None]:
         except Exception:  # the dashboard shows what it can; /healthz reports a broken broker
             out[queue] = None
     return out
+
+
+def fleet() -> list[dict]:
+    """Live GPU workers: the models each keeps warm, whether it is rendering, jobs done."""
+    from generation.fleet import live_workers
+
+    return [
+        {"name": w.name, "warm": w.warm, "loaded": w.loaded, "busy": w.busy, "jobs_done": w.jobs_done,
+         "seen_at": _iso(w.seen_at)}
+        for w in live_workers().order_by("name")[:100]
+    ]
 
 
 def engagement(*, days: int = 14) -> list[dict]:
@@ -168,6 +180,7 @@ def dashboard_data() -> dict:
         "taste_map": taste_map(),
         "index": index_health(),
         "safety": safety_blocks(),
+        "fleet": fleet(),
         "totals": {"viewers": _count("auth.User"), "videos": _count("generation.Video"),
                    "renders_ready": _count("generation.RenderJob", state="ready")},
     }

@@ -7,7 +7,7 @@ from django.template.response import TemplateResponse
 from django.urls import path, reverse
 from django.utils.html import format_html
 
-from generation.models import Concept, PromptTemplate, RenderJob, SafetyDecision, Video
+from generation.models import Concept, GpuWorker, PromptTemplate, RenderJob, SafetyDecision, Video
 from profiles.admin import RebuildIndexMixin
 
 
@@ -23,12 +23,27 @@ class VideoAdmin(RebuildIndexMixin, admin.ModelAdmin):
     filter_horizontal = ("audience",)
 
 
+@admin.register(GpuWorker)
+class GpuWorkerAdmin(admin.ModelAdmin):
+    """Heartbeats of the GPU workers (written by the workers themselves: read only)."""
+
+    list_display = ("name", "warm", "loaded", "busy", "jobs_done", "started_at", "seen_at")
+    list_filter = ("busy", "seen_at")
+    search_fields = ("name", "host")
+
+    def has_add_permission(self, request):
+        return False
+
+    def has_change_permission(self, request, obj=None):
+        return False
+
+
 @admin.register(RenderJob)
 class RenderJobAdmin(admin.ModelAdmin):
     list_display = ("id", "title", "state", "progress", "purpose", "model", "user", "attempts", "gpu_seconds", "created_at")
-    list_filter = ("state", "purpose", "model", "created_at")
+    list_filter = ("state", "purpose", "model", "queue", "created_at")
     search_fields = ("title", "prompt", "brief", "key", "user__username", "worker")
-    readonly_fields = ("key", "state", "progress", "attempts", "worker", "error", "gpu_seconds", "video", "created_at",
+    readonly_fields = ("key", "state", "progress", "attempts", "worker", "queue", "error", "gpu_seconds", "video", "created_at",
                        "updated_at", "started_at", "heartbeat_at", "finished_at")
     raw_id_fields = ("user",)
     filter_horizontal = ("audience",)

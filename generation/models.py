@@ -176,6 +176,7 @@ class RenderJob(models.Model):
     worker = models.CharField(max_length=200, blank=True)
     error = models.TextField(blank=True)
     gpu_seconds = models.FloatField(default=0.0)
+    queue = models.CharField(max_length=120, blank=True)  # where its last message went: gpu, or gpu.<model>
     video = models.OneToOneField(Video, null=True, blank=True, on_delete=models.SET_NULL, related_name="render_job")
 
     created_at = models.DateTimeField(auto_now_add=True, db_index=True)
@@ -194,3 +195,23 @@ class RenderJob(models.Model):
     def object_stem(self) -> str:
         """Deterministic storage keys per job: a retry rewrites the same objects."""
         return f"renders/{self.key[:2]}/{self.key}"
+
+
+class GpuWorker(models.Model):
+    """A GPU worker's heartbeat: the models it keeps warm and serves from their own queues.
+    Written by the worker (generation/fleet.py), read to route renders; a row not seen for three
+    heartbeats is a worker gone."""
+
+    name = models.CharField(max_length=200, unique=True)  # host:pid
+    host = models.CharField(max_length=200)
+    pid = models.PositiveIntegerField()
+    warm = models.JSONField(default=list)  # advertised models: loaded at boot, their queues consumed
+    loaded = models.JSONField(default=list)  # every pipeline it holds right now
+    queues = models.JSONField(default=list)
+    busy = models.BooleanField(default=False)
+    jobs_done = models.PositiveIntegerField(default=0)
+    started_at = models.DateTimeField(auto_now_add=True)
+    seen_at = models.DateTimeField(db_index=True)
+
+    def __str__(self) -> str:
+        return f"{self.name} [{', '.join(self.warm) or 'any model'}]"

@@ -17,6 +17,7 @@ import inspect
 import logging
 import threading
 import time
+from collections import OrderedDict
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -121,7 +122,7 @@ def params_for(spec: ModelSpec, overrides: dict | None = None) -> dict:
 
 
 # --- 1. Loading: once per process, kept warm ------------------------------------------------
-_pipelines: dict[str, object] = {}
+_pipelines: OrderedDict[str, object] = OrderedDict()  # least recently used first
 _lock = threading.Lock()
 
 
@@ -151,7 +152,9 @@ def pipeline_load(spec: ModelSpec):
     """The warm pipeline for this model, loaded on first use."""
     with _lock:
         if spec.name in _pipelines:
+            _pipelines.move_to_end(spec.name)
             return _pipelines[spec.name]
+        _evict(keep=settings.RENDER_WARM_MAX - 1)
         if spec.name.startswith("tiny-") and not Path(spec.location, "model_index.json").exists():
             from generation.tiny import build_tiny_pipelines
 
@@ -175,6 +178,22 @@ def pipeline_load(spec: ModelSpec):
                     spec.name, spec.pipeline, device, dtype, time.perf_counter() - started)
         _pipelines[spec.name] = pipe
         return pipe
+
+
+def _evict(*, keep: int) -> None:
+    """Drop the least recently used pipelines beyond `keep`, but never a model this worker
+    advertises (TAILOR_WORKER_MODELS): a GPU holds only so many models."""
+    pinned = set(settings.WORKER_MODELS)
+    for name in [n for n in _pipelines if n not in pinned][: max(0, len(_pipelines) - max(keep, 0))]:
+        del _pipelines[name]
+        logger.info("pipeline evicted model=%s", name)
+        try:
+            import torch
+
+            if torch.cuda.is_available():
+                torch.cuda.empty_cache()
+        except ImportError:  # pragma: no cover - torch is a dependency
+            pass
 
 
 def loaded_models() -> list[str]:

@@ -28,7 +28,7 @@ from django.db import transaction
 from django.db.models import F, Q
 from django.utils import timezone
 
-from generation import renderer, storage
+from generation import fleet, renderer, storage
 from generation.encoding import mp4_write, thumbnail_write
 from generation.models import RenderJob, Video
 from generation.safety import safety_check
@@ -69,30 +69,41 @@ def render_job_create(
     if not decision.allowed:
         raise RenderBlocked({"prompt": decision.reason})
     key = render_key(prompt=prompt, sound=sound, negative=negative, model=spec.name, seed=seed, params=params)
+    queue = fleet.queue_for(spec.name)
     with transaction.atomic():
         job, created = RenderJob.objects.get_or_create(key=key, defaults=dict(
             purpose=purpose, user=user if getattr(user, "pk", None) else None, prompt=prompt, sound=sound,
             negative=negative, brief=brief, family=family, title=title[:300], fit=fit, model=spec.name,
-            seed=int(seed), params=params,
+            seed=int(seed), params=params, queue=queue,
         ))
         if audience:
             job.audience.add(*audience)
             if job.video_id:
                 job.video.audience.add(*audience)
         if created:
-            transaction.on_commit(lambda: _send(job.pk))
+            transaction.on_commit(lambda: _send(job.pk, spec.name, queue=queue))
             logger.info("render queued job=%s model=%s purpose=%s", job.pk, spec.name, purpose)
     return job, created
 
 
-def _send(job_id: int) -> None:
+def _send(job_id: int, model: str, *, queue: str | None = None) -> str:
+    """Send the job's message to a worker that keeps its model warm, if one is live, else to
+    the shared GPU queue (generation/fleet.py); `queue` when the caller recorded it already."""
     from generation.tasks import render
 
+    recorded, queue = queue, queue or fleet.queue_for(model)
     # Retry options travel with the message, so they follow the settings of the sender.
-    render.send_with_options(
+    message = render.message_with_options(
         args=(job_id,), max_retries=settings.RENDER_MAX_RETRIES,
         min_backoff=settings.RENDER_MIN_BACKOFF_MS, max_backoff=settings.RENDER_MAX_BACKOFF_MS,
     )
+    if queue != message.queue_name:
+        render.broker.declare_queue(queue)
+        message = message.copy(queue_name=queue)
+    render.broker.enqueue(message)
+    if recorded is None:
+        RenderJob.objects.filter(pk=job_id).exclude(queue=queue).update(queue=queue)
+    return queue
 
 
 def render_job_cancel(*, job: RenderJob) -> bool:
@@ -113,7 +124,7 @@ def render_job_retry(*, job: RenderJob) -> RenderJob:
             if RenderJob.objects.filter(pk=job.pk, state__in=[State.FAILED, State.CANCELLED]).update(
                 state=State.QUEUED, attempts=0, progress=0, error="", finished_at=None, worker=""
             ):
-                transaction.on_commit(lambda: _send(job.pk))
+                transaction.on_commit(lambda: _send(job.pk, job.model))
         job.refresh_from_db()
         return job
     if job.state == State.READY:
@@ -286,26 +297,29 @@ def _release(batch: list[RenderJob], worker: str, exc: BaseException, *, final: 
         else:
             held.update(state=State.QUEUED, error=reason, progress=0)
             if job.pk != primary:
-                requeue.append(job.pk)  # its own message may be gone: send it again
-    for job_id in requeue:
-        _send(job_id)
+                requeue.append(job)  # its own message may be gone: send it again
+    for job in requeue:
+        _send(job.pk, job.model)
 
 
 def renders_recover(*, everything_queued: bool = False) -> int:
     """Send again the jobs whose message may be lost: held by a worker that stopped reporting,
-    or queued and untouched for long (with the in-process broker, every queued job after a
-    restart). A duplicate message is harmless: the claim lets only one through."""
+    queued and untouched for long (with the in-process broker, every queued job after a
+    restart), or queued for a model whose last warm worker has gone. A duplicate message is
+    harmless: the claim lets only one through."""
     now = timezone.now()
     stale = Q(state__in=RenderJob.ACTIVE, heartbeat_at__lt=now - timedelta(seconds=settings.RENDER_LEASE_S))
     queued = Q(state=State.QUEUED)
     if not everything_queued:
-        queued &= Q(updated_at__lt=now - timedelta(seconds=max(600.0, 10 * settings.RENDER_LEASE_S)))
-    ids = list(RenderJob.objects.filter(stale | queued).values_list("pk", flat=True))
-    for job_id in ids:
-        _send(job_id)
-    if ids:
-        logger.info("renders recovered n=%d", len(ids))
-    return len(ids)
+        warm = [fleet.model_queue(m) for m in fleet.warm_models(fresh=True)]
+        orphaned = Q(queue__startswith=f"{fleet.GPU_QUEUE}.") & ~Q(queue__in=warm)
+        queued &= Q(updated_at__lt=now - timedelta(seconds=max(600.0, 10 * settings.RENDER_LEASE_S))) | orphaned
+    jobs = list(RenderJob.objects.filter(stale | queued).values_list("pk", "model"))
+    for job_id, model in jobs:
+        _send(job_id, model)
+    if jobs:
+        logger.info("renders recovered n=%d", len(jobs))
+    return len(jobs)
 
 
 def orphans_prune(*, dry_run: bool = False) -> dict[str, int]:

@@ -11,10 +11,10 @@ from django.conf import settings
 from dramatiq.middleware import CurrentMessage
 
 from generation import services
+from generation.fleet import GPU_QUEUE
 from generation.renderer import ConfigurationError
 
 CPU_QUEUE = "cpu"
-GPU_QUEUE = "gpu"
 
 
 @dramatiq.actor(queue_name=CPU_QUEUE, max_retries=5, min_backoff=1_000, max_backoff=60_000, time_limit=10 * 60_000)
@@ -41,7 +41,8 @@ def ping(token: str) -> str:
     throws=(ConfigurationError,),
 )
 def render(job_id: int) -> str:
-    """Render one job (and compatible queued ones with it) into a ready video."""
+    """Render one job (and compatible queued ones with it) into a ready video. Sent to the shared
+    gpu queue, or to gpu.<model> when a worker keeps the model warm (generation/fleet.py)."""
     from generation.rendering import render_job_run
 
     message = CurrentMessage.get_current_message()

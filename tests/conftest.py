@@ -66,6 +66,7 @@ def _isolated(settings, tmp_path):
     """Each test gets its own index and media folders and fresh in-process indexes."""
     from feed.collaborative import neighbours_reset
     from feed.sources import global_lists_clear
+    from generation.fleet import routes_clear
     from profiles import indexes
 
     settings.DATA_DIR = tmp_path  # fitted ranker weights and other per-installation files
@@ -74,6 +75,8 @@ def _isolated(settings, tmp_path):
     settings.RENDER_WORK_DIR = tmp_path / "renders"
     settings.INDEX_SNAPSHOTS = False  # the S3 bucket outlives a test's database; snapshot tests opt in
     settings.INDEX_SYNC_SECONDS = 0.0
+    settings.WORKER_ADVERTISE = False  # in-process test workers write no heartbeats; fleet tests start real ones
+    routes_clear()
     indexes.reset()
     global_lists_clear()
     neighbours_reset()

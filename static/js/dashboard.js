@@ -74,6 +74,9 @@
     dl("index", [["items in index", data.index.items.in_index + " / " + data.index.items.in_database + " (" + data.index.items.kind + ")"],
                  ["interests in index", data.index.interests.in_index + " / " + data.index.interests.in_database]]);
     dl("fidelity", [["mean cosine", data.fidelity.mean], ["interests served", data.fidelity.interests], ["renders", data.fidelity.renders]]);
+    dl("fleet", data.fleet.length ? data.fleet.map(function (w) {
+      return [w.name, (w.warm.length ? w.warm.join(", ") : "any model") + (w.busy ? " · rendering" : " · idle") + " · " + w.jobs_done + " jobs"];
+    }) : [["live workers", 0]]);
     const body = document.getElementById("blocks");
     body.replaceChildren();
     data.safety.forEach(function (b) {
