@@ -59,12 +59,12 @@ def _summary(entries: list[dict], seconds: float) -> dict:
 
 
 def locust_run(hosts: list[str], tokens: list[str], *, users: int, seconds: int, max_requests: int,
-               pacing_s: float, workdir: Path) -> dict:
+               pacing_s: float, workdir: Path, react: bool = True) -> dict:
     """Run bench/locustfile.py headless against `hosts`; the figures per endpoint and in all."""
     token_file = workdir / "locust-tokens.txt"
     token_file.write_text("\n".join(tokens) + "\n")
     env = dict(os.environ, LOCUST_HOSTS=",".join(hosts), LOCUST_TOKENS=str(token_file),
-               LOCUST_MAX_REQUESTS=str(max_requests), LOCUST_PACING_S=str(pacing_s))
+               LOCUST_MAX_REQUESTS=str(max_requests), LOCUST_PACING_S=str(pacing_s), LOCUST_REACT_WEIGHT="1" if react else "0")
     started = time.monotonic()
     proc = subprocess.run(
         [sys.executable, "-m", "locust", "-f", str(ROOT / "bench" / "locustfile.py"), "--headless",

@@ -2,7 +2,7 @@
 
 Each simulated viewer is pinned to one replica (round robin over LOCUST_HOSTS) and one JWT from
 LOCUST_TOKENS (a file, one token a line), and loops: a first feed page, following pages by
-cursor, and now and then a like or skip of an item it was shown. Paced per viewer
+cursor, and now and then (LOCUST_REACT_WEIGHT) a like, skip or view of an item it was shown. Paced per viewer
 (LOCUST_PACING_S between task starts), and bounded both by locust's --run-time and by
 LOCUST_MAX_REQUESTS in all. Loopback only: the hosts are given, nothing else is contacted.
 """
@@ -25,6 +25,7 @@ with open(os.environ["LOCUST_TOKENS"]) as _f:
 MAX_REQUESTS = int(os.environ.get("LOCUST_MAX_REQUESTS", "0"))
 PACING_S = float(os.environ.get("LOCUST_PACING_S", "0"))
 PAGE_SIZE = int(os.environ.get("LOCUST_PAGE_SIZE", "10"))
+REACT_WEIGHT = int(os.environ.get("LOCUST_REACT_WEIGHT", "1"))  # 0: read-only load
 
 _viewers = itertools.count()
 _requests = itertools.count(1)
@@ -65,7 +66,10 @@ class Viewer(HttpUser):
                 return
             body = r.json()
             if not body.get("items"):
-                r.failure(f"{self.replica}: an empty feed page")
+                if cursor:  # the end of this viewer's feed: start a new session
+                    self.cursor = None
+                else:
+                    r.failure(f"{self.replica}: an empty first page")
                 return
             self.cursor = body.get("next_cursor") or None
             self.seen = [item["video"]["id"] for item in body["items"]]
@@ -78,7 +82,7 @@ class Viewer(HttpUser):
     def next_page(self):
         self._page(self.cursor)
 
-    @task(1)
+    @task(REACT_WEIGHT)
     def react(self):
         if not self.seen:
             return self._page(None)

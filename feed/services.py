@@ -48,19 +48,19 @@ def feed_page_serve(*, user, cursor: str | None = None, size: int = 8, include_g
     else:
         session, page = secrets.token_hex(8), 0
     next_cursor = signing.dumps({"u": user.pk, "s": session, "p": page + 1}, salt=_SALT)
-    logged = list(Impression.objects.filter(session=session, user=user).select_related("video").order_by("page", "position"))
-    replay = [i for i in logged if i.page == page]
-    if replay:
+    logged = list(Impression.objects.filter(session=session, user=user).values_list("video_id", "page"))
+    if any(p == page for _, p in logged):
         # The same cursor again (a retry, a reload): the same page, so nothing is skipped.
+        replay = Impression.objects.filter(session=session, user=user, page=page).select_related("video").order_by("position")
         items = [RankedItem(video=i.video, score=i.score, source=i.source, reason=i.reason) for i in replay]
         return FeedPage(items=items, next_cursor=next_cursor, session=session, page=page)
-    served = {i.video_id for i in logged if i.page < page}
+    served = {vid for vid, p in logged if p < page}
     seed = feed_seed(user=user, page=page)
     # The first page is pure exploitation (it is also what `recommend` returns); exploration
     # starts from the second page, one slot a page.
     items = ranked_for_user(
         user=user, k=size, exclude=served, seed=seed, include_generated=include_generated,
-        explore_slots=EXPLORE_SLOTS if page > 0 else 0,
+        explore_slots=EXPLORE_SLOTS if page > 0 else 0, pool_key=f"feed:pool:{user.pk}:{session}",
     )
     with transaction.atomic():
         Impression.objects.bulk_create(

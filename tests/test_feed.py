@@ -113,6 +113,33 @@ def test_the_same_cursor_twice_gives_the_same_page(viewer):
     assert len(shown) == len(set(shown)) == 12
 
 
+def test_a_feed_session_reuses_its_retrieval_until_the_taste_changes(viewer, catalog):
+    from django.core.cache import cache
+
+    from feed.services import EXPLORE_SLOTS, feed_seed
+    from generation.models import Video
+
+    onboarding_apply(user=viewer, topics=["cooking", "scifi"])
+    first = feed_page_serve(user=viewer, size=3)
+    key = f"feed:pool:{viewer.pk}:{first.session}"
+    pool = cache.get(key)
+    assert pool is not None and {i.video.pk for i in first.items} <= set(pool.ids.tolist())
+
+    # The best item of the next page is deleted first: the pool still holds it, the page must not.
+    served = {i.video.pk for i in first.items}
+    upcoming = ranked_for_user(user=viewer, k=3, exclude=served, seed=feed_seed(user=viewer, page=1), explore_slots=EXPLORE_SLOTS)
+    gone = next(i.video.pk for i in upcoming if i.source != "explore")
+    assert gone in pool.ids
+    Video.objects.filter(pk=gone).delete()
+    second = feed_page_serve(user=viewer, cursor=first.next_cursor, size=3)
+    assert gone not in [i.video.pk for i in second.items] and len(second.items) == 3
+    assert cache.get(key).stamp == pool.stamp  # the same retrieval: nothing about the taste changed
+
+    interaction_record(user=viewer, video=second.items[0].video, kind="like")
+    feed_page_serve(user=viewer, cursor=second.next_cursor, size=3)
+    assert cache.get(key).stamp != pool.stamp  # the like made the next page retrieve again
+
+
 def test_shared_lists_refresh_in_the_background_not_in_a_request(monkeypatch, db):
     import threading
     import time

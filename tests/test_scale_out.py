@@ -2,7 +2,8 @@
 each process with its own data directory, sharing only PostgreSQL, the broker (Redis or
 RabbitMQ), SeaweedFS S3 and the Redis cache. A video rendered through replica A appears in
 replica B's feed within a stated bound; no request fails while B swaps in a new index
-snapshot; killing the worker that renders a job loses nothing."""
+snapshot, nor under a short locust load on both replicas; killing the worker that renders a job
+loses nothing."""
 
 from __future__ import annotations
 
@@ -22,6 +23,7 @@ import psycopg
 import pytest
 from django.conf import settings as django_settings
 
+from bench.locust_flow import locust_run
 from tests.services import POSTGRES_URL, RABBITMQ_URL, S3_ENDPOINT, S3_KEY, S3_SECRET, port_open, unavailable
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -160,7 +162,12 @@ def test_two_replicas_two_workers(broker, tmp_path):
         _wait(lambda: served[0] > before + 20, 60, "requests during the snapshot swap")
         time.sleep(2)  # past B's snapshot check interval
 
-        # 3. Kill -9 the worker rendering a job: the other one finishes it, once.
+        # 3. Locust against both replicas at once (bounded in time and count): no request fails.
+        load = locust_run([a, b], [token], users=8, seconds=10, max_requests=3000, pacing_s=0.25, workdir=tmp_path,
+                          react=False)  # one viewer for every locust user here: its 60 videos would run out
+        assert load["all"]["requests"] > 50 and load["all"]["failures"] == 0, load
+
+        # 4. Kill -9 the worker rendering a job: the other one finishes it, once.
         status, second = _call(a, "POST", "/api/v1/renders", {"brief": "a jazz documentary in a smoky club"}, token)
         assert status == 202, second
         dsn = base_env["DATABASE_URL"].replace("postgres://", "postgresql://")
@@ -188,7 +195,7 @@ def test_two_replicas_two_workers(broker, tmp_path):
         assert not failures, failures[:5]
         assert served[0] > 50
         print(json.dumps({"broker": broker, "ready_s": round(ready_s, 1), "ready_to_replica_b_feed_s": round(feed_s, 2),
-                          "requests_on_b": served[0], "failures": len(failures)}))
+                          "requests_on_b": served[0], "failures": len(failures), "locust": load["all"]}))
     finally:
         for p in procs.values():
             try:
