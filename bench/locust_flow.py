@@ -60,7 +60,8 @@ def _summary(entries: list[dict], seconds: float) -> dict:
 
 def locust_run(hosts: list[str], tokens: list[str], *, users: int, seconds: int, max_requests: int,
                pacing_s: float, workdir: Path, react: bool = True) -> dict:
-    """Run bench/locustfile.py headless against `hosts`; the figures per endpoint and in all."""
+    """Run bench/locustfile.py headless against `hosts` (viewers arriving over ~5 s); the figures
+    per endpoint and in all."""
     token_file = workdir / "locust-tokens.txt"
     token_file.write_text("\n".join(tokens) + "\n")
     env = dict(os.environ, LOCUST_HOSTS=",".join(hosts), LOCUST_TOKENS=str(token_file),
@@ -68,7 +69,7 @@ def locust_run(hosts: list[str], tokens: list[str], *, users: int, seconds: int,
     started = time.monotonic()
     proc = subprocess.run(
         [sys.executable, "-m", "locust", "-f", str(ROOT / "bench" / "locustfile.py"), "--headless",
-         "-u", str(users), "-r", str(users), "-t", f"{seconds}s", "--stop-timeout", "10",
+         "-u", str(users), "-r", str(max(1.0, users / 5)), "-t", f"{seconds}s", "--stop-timeout", "10",
          "--json", "--skip-log", "--only-summary", "--exit-code-on-error", "0"],
         cwd=ROOT, env=env, capture_output=True, text=True, timeout=seconds + 120,
     )
@@ -84,6 +85,31 @@ def locust_run(hosts: list[str], tokens: list[str], *, users: int, seconds: int,
            "endpoints": {e["name"]: _summary([e], ran_s) for e in entries}}
     out["failure_samples"] = [line for line in proc.stderr.splitlines() if "HTTP" in line or "empty" in line][:5]
     return out
+
+
+def _one_client(port: int, tokens: list[str], pages: int = 5) -> dict:
+    """Latency with nothing else running: each viewer reads `pages` pages over one keep-alive connection."""
+    import http.client
+
+    import numpy as np
+
+    first, rest = [], []
+    for token in tokens:
+        conn = http.client.HTTPConnection("127.0.0.1", port, timeout=60)
+        cursor = None
+        for _ in range(pages):
+            started = time.perf_counter()
+            conn.request("GET", "/api/v1/feed?size=10" + (f"&cursor={cursor}" if cursor else ""),
+                         headers={"Authorization": f"Bearer {token}"})
+            body = json.loads(conn.getresponse().read())
+            (rest if cursor else first).append(1000 * (time.perf_counter() - started))
+            cursor = body["next_cursor"]
+        conn.close()
+
+    def pct(xs):
+        return {f"p{q}_ms": round(float(np.percentile(xs, q)), 1) for q in (50, 95, 99)}
+
+    return {"first_page": pct(first), "next_page": pct(rest), "requests": len(first) + len(rest)}
 
 
 def _free_port() -> int:
@@ -188,8 +214,10 @@ def main() -> dict:
             log.close()
         hosts = [f"http://127.0.0.1:{p}" for p in ports]
         ready = [round(_wait_feed(h, tokens[0], p), 1) for h, p in zip(hosts, replicas)]
-        # Warm-up (imports, templates, caches), then the measured run.
+        # Warm-up (imports, templates, caches), then one client alone, then the measured run.
         locust_run(hosts, tokens, users=users, seconds=5, max_requests=200, pacing_s=pacing, workdir=root_dir)
+        alone = _one_client(ports[0], tokens[-40:])
+        alone_locust = locust_run(hosts, tokens[:1], users=1, seconds=10, max_requests=100, pacing_s=pacing, workdir=root_dir)["all"]
         result = locust_run(hosts, tokens, users=users, seconds=seconds, max_requests=users * seconds * 4,
                             pacing_s=pacing, workdir=root_dir)
         for proc in replicas:
@@ -218,7 +246,7 @@ def main() -> dict:
         "deployment": "2 gunicorn replicas (1 worker x 4 threads each, own data dir), PostgreSQL, Redis cache and "
                       "broker, SeaweedFS S3 index snapshot, loopback, 2 shared cores with locust itself",
         "items": n_items, **viewers, "tokens": len(tokens), "build_s": round(build_s, 1), "replica_ready_s": ready,
-        "load": result,
+        "one_client": alone, "one_locust_user": alone_locust, "load": result,
         "goals": {"p99_ms": P99_GOAL_MS, "p99_met": everything["p99_ms"] is not None and everything["p99_ms"] <= P99_GOAL_MS,
                   "error_rate": ERROR_RATE_GOAL, "error_rate_met": everything["error_rate"] <= ERROR_RATE_GOAL},
     }

@@ -2,8 +2,8 @@
 
 Each simulated viewer is pinned to one replica (round robin over LOCUST_HOSTS) and one JWT from
 LOCUST_TOKENS (a file, one token a line), and loops: a first feed page, following pages by
-cursor, and now and then (LOCUST_REACT_WEIGHT) a like, skip or view of an item it was shown. Paced per viewer
-(LOCUST_PACING_S between task starts), and bounded both by locust's --run-time and by
+cursor, and now and then (LOCUST_REACT_WEIGHT) a like, skip or view of an item it was shown, with a
+random think time of 0.5-1.5 x LOCUST_PACING_S between requests; bounded both by locust's --run-time and by
 LOCUST_MAX_REQUESTS in all. Loopback only: the hosts are given, nothing else is contacted.
 """
 
@@ -14,7 +14,7 @@ import os
 import random
 from urllib.parse import urlparse
 
-from locust import HttpUser, between, constant_pacing, events, task
+from locust import HttpUser, between, events, task
 
 HOSTS = [h for h in os.environ.get("LOCUST_HOSTS", "http://127.0.0.1:8000").split(",") if h]
 for _host in HOSTS:
@@ -46,7 +46,9 @@ def _keep_runner(environment, **_kwargs):
 
 class Viewer(HttpUser):
     host = HOSTS[0]
-    wait_time = constant_pacing(PACING_S) if PACING_S > 0 else between(0, 0)
+    # Random think time around the pacing: viewers do not act in step (lock-step bursts would
+    # measure queueing behind each other, not the service).
+    wait_time = between(0.5 * PACING_S, 1.5 * PACING_S)
 
     def on_start(self):
         n = next(_viewers)

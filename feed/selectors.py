@@ -12,7 +12,7 @@ from django.utils import timezone
 from core.vec import from_bytes
 from feed import ranking, sources
 from generation.models import Video
-from generation.selectors import videos_visible
+from generation.selectors import video_visible_to
 from profiles import indexes, weights
 from profiles.models import Interaction, Interest
 
@@ -106,12 +106,12 @@ def _rows(*, user, ids: list[int], index, include_generated: bool) -> dict[int, 
     swapped-in snapshot a moment behind)."""
     if not ids:
         return {}
-    visible = videos_visible(user=user) if include_generated else Video.objects.filter(made_for__isnull=True)
     rows = {
-        row[0]: row[1:]
-        for row in visible.filter(pk__in=ids, embedded_at__isnull=False).values_list(
-            "id", "created_at", "views", "likes", "negatives"
+        row[0]: row[1:5]
+        for row in Video.objects.filter(pk__in=ids, embedded_at__isnull=False).values_list(
+            "id", "created_at", "views", "likes", "negatives", "made_for_id"
         )
+        if (row[5] is None if not include_generated else video_visible_to(user=user, made_for_id=row[5]))
     }
     held = [vid for vid in ids if vid in rows]
     return {vid: rows[vid] for vid, present in zip(held, index.present(held)) if present}

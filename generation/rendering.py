@@ -204,13 +204,15 @@ def _render(jobs: list[RenderJob], worker: str) -> None:
     last_write = [0.0]
 
     def progress(fraction: float) -> set:
+        """Report progress (at most twice a second) and return the positions of the jobs we still
+        hold: a cancelled job drops out, and when none is left the pipeline stops."""
         now = time.monotonic()
+        mine = RenderJob.objects.filter(pk__in=held, state=State.RENDERING, worker=worker)
         if now - last_write[0] >= 0.5 or fraction >= 1.0:
             last_write[0] = now
-            RenderJob.objects.filter(pk__in=held, state=State.RENDERING, worker=worker).update(
-                progress=min(99, int(fraction * 100)), heartbeat_at=timezone.now()
-            )
-        still = set(RenderJob.objects.filter(pk__in=held, state=State.RENDERING, worker=worker).values_list("pk", flat=True))
+            if mine.update(progress=min(99, int(fraction * 100)), heartbeat_at=timezone.now()) == len(held):
+                return set(range(len(jobs)))  # every job still ours: no need to ask again
+        still = set(mine.values_list("pk", flat=True))
         return {pos for pos, job in enumerate(jobs) if job.pk in still}
 
     items = [renderer.RenderInput(prompt=j.prompt, negative=j.negative, sound=j.sound, seed=j.seed) for j in jobs]
