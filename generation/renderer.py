@@ -33,6 +33,9 @@ PRESETS: dict[str, dict] = {
     "tiny-wan": {"path": "tiny-wan", "pipeline": "WanPipeline", "frames": 9, "width": 64, "height": 64,
                  "steps": 4, "fps": 8, "guidance": 1.0, "audio": "tiny-audio", "extra": {"max_sequence_length": 64}},
     "tiny-audio": {"path": "tiny-audio", "pipeline": "StableAudioPipeline", "steps": 2, "guidance": 1.0},
+    # Video and its own sound in one pipeline, as LTX-2 does (random weights, built from config).
+    "tiny-ltx2": {"path": "tiny-ltx2", "pipeline": "LTX2Pipeline", "frames": 9, "width": 64, "height": 64,
+                  "steps": 2, "fps": 8, "guidance": 1.0, "audio": "native", "extra": {"max_sequence_length": 16}},
     "null": {"path": "", "pipeline": "generation.renderer.NullPipeline", "frames": 9, "width": 64, "height": 64,
              "steps": 1, "fps": 8, "audio": "null-audio"},
     "null-audio": {"path": "", "pipeline": "generation.renderer.NullAudioPipeline", "steps": 1},

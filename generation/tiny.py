@@ -1,7 +1,8 @@
 """Tiny random-weight diffusers pipelines for tests and the embedded default.
 
 The pipelines built here have the exact structure of real diffusers pipelines
-(``WanPipeline`` for text-to-video, ``StableAudioPipeline`` for text-to-audio)
+(``WanPipeline`` for text-to-video, ``StableAudioPipeline`` for text-to-audio,
+``LTX2Pipeline`` for video with its own sound)
 but every component is built *from config in code* with minuscule dimensions and
 randomly initialised weights.  Nothing is ever downloaded: the tokenizer is
 assembled in memory with the ``tokenizers`` library from a fixed vocabulary,
@@ -58,9 +59,11 @@ __all__ = [
     "AUDIO_MAX_SECONDS",
     "AUDIO_SAMPLING_RATE",
     "TINY_AUDIO",
+    "TINY_LTX2",
     "TINY_WAN",
     "WAN_MAX_SEQUENCE_LENGTH",
     "build_tiny_audio",
+    "build_tiny_ltx2",
     "build_tiny_pipelines",
     "build_tiny_wan",
 ]
@@ -68,6 +71,10 @@ __all__ = [
 #: Directory names used by :func:`build_tiny_pipelines`.
 TINY_WAN = "tiny-wan"
 TINY_AUDIO = "tiny-audio"
+TINY_LTX2 = "tiny-ltx2"
+
+#: ``model_max_length`` of the tiny LTX-2 tokenizer.
+LTX2_MAX_SEQUENCE_LENGTH = 128
 
 #: ``model_max_length`` of the tiny Wan tokenizer (Wan pads to ``max_sequence_length``).
 WAN_MAX_SEQUENCE_LENGTH = 512
@@ -316,6 +323,83 @@ def build_tiny_audio(path: Path, *, seed: int = 0) -> None:
     pipe.save_pretrained(Path(path))
 
 
+def build_tiny_ltx2(path: Path, *, seed: int = 0) -> None:
+    """Build a tiny random-weight ``LTX2Pipeline`` (video with its own audio) and save it to ``path``.
+
+    The components follow diffusers' LTX-2 fast tests (``tests/pipelines/ltx2/testing_utils.py``),
+    except the text encoder: a two-layer ``Gemma3ForConditionalGeneration`` (hidden size 32, a
+    one-layer SigLIP vision tower) built from config instead of downloaded, with the in-memory
+    WordPiece tokenizer. The vocoder upsamples by the audio VAE's hop length (160), so the audio
+    runs as long as the video: 9 frames at 8 fps give ~1.1 s of stereo at 16 kHz.
+    """
+    import torch
+    from diffusers import (
+        AutoencoderKLLTX2Audio,
+        AutoencoderKLLTX2Video,
+        FlowMatchEulerDiscreteScheduler,
+        LTX2Pipeline,
+        LTX2VideoTransformer3DModel,
+    )
+    from diffusers.pipelines.ltx2 import LTX2TextConnectors
+    from diffusers.pipelines.ltx2.vocoder import LTX2Vocoder
+    from transformers import Gemma3Config, Gemma3ForConditionalGeneration, Gemma3TextConfig, SiglipVisionConfig
+
+    tokenizer = _build_tokenizer(LTX2_MAX_SEQUENCE_LENGTH)
+    torch.manual_seed(seed)
+    layers, hidden = 2, 32
+    text_encoder = Gemma3ForConditionalGeneration(Gemma3Config(
+        text_config=Gemma3TextConfig(
+            vocab_size=len(tokenizer), hidden_size=hidden, intermediate_size=64, num_hidden_layers=layers,
+            num_attention_heads=4, num_key_value_heads=1, head_dim=8, max_position_embeddings=128,
+            sliding_window=16, pad_token_id=tokenizer.pad_token_id,
+        ),
+        vision_config=SiglipVisionConfig(hidden_size=16, intermediate_size=32, num_hidden_layers=1,
+                                         num_attention_heads=2, image_size=16, patch_size=8),
+        mm_tokens_per_image=4,
+    )).eval()
+
+    torch.manual_seed(seed)
+    transformer = LTX2VideoTransformer3DModel(
+        in_channels=4, out_channels=4, patch_size=1, patch_size_t=1, num_attention_heads=2, attention_head_dim=8,
+        cross_attention_dim=16, audio_in_channels=4, audio_out_channels=4, audio_num_attention_heads=2,
+        audio_attention_head_dim=4, audio_cross_attention_dim=8, num_layers=2, qk_norm="rms_norm_across_heads",
+        caption_channels=hidden, rope_double_precision=False, rope_type="split",
+    )
+    torch.manual_seed(seed)
+    connectors = LTX2TextConnectors(
+        caption_channels=hidden, text_proj_in_factor=layers + 1, video_connector_num_attention_heads=4,
+        video_connector_attention_head_dim=8, video_connector_num_layers=1, video_connector_num_learnable_registers=None,
+        audio_connector_num_attention_heads=4, audio_connector_attention_head_dim=8, audio_connector_num_layers=1,
+        audio_connector_num_learnable_registers=None, connector_rope_base_seq_len=32, rope_theta=10000.0,
+        rope_double_precision=False, causal_temporal_positioning=False, rope_type="split",
+    )
+    torch.manual_seed(seed)
+    vae = AutoencoderKLLTX2Video(
+        in_channels=3, out_channels=3, latent_channels=4, block_out_channels=(8,), decoder_block_out_channels=(8,),
+        layers_per_block=(1,), decoder_layers_per_block=(1, 1), spatio_temporal_scaling=(True,),
+        decoder_spatio_temporal_scaling=(True,), decoder_inject_noise=(False, False), downsample_type=("spatial",),
+        upsample_residual=(False,), upsample_factor=(1,), timestep_conditioning=False, patch_size=1, patch_size_t=1,
+        encoder_causal=True, decoder_causal=False,
+    )
+    torch.manual_seed(seed)
+    audio_vae = AutoencoderKLLTX2Audio(
+        base_channels=4, output_channels=2, ch_mult=(1,), num_res_blocks=1, attn_resolutions=None, in_channels=2,
+        resolution=32, latent_channels=2, norm_type="pixel", causality_axis="height", dropout=0.0,
+        mid_block_add_attention=False, sample_rate=16000, mel_hop_length=160, is_causal=True, mel_bins=8,
+    )
+    torch.manual_seed(seed)
+    vocoder = LTX2Vocoder(
+        in_channels=2 * 8, hidden_channels=32, out_channels=2, upsample_kernel_sizes=[8, 8, 20],
+        upsample_factors=[4, 4, 10], resnet_kernel_sizes=[3], resnet_dilations=[[1, 3, 5]],
+        leaky_relu_negative_slope=0.1, output_sampling_rate=16000,
+    )
+    pipe = LTX2Pipeline(
+        scheduler=FlowMatchEulerDiscreteScheduler(), vae=vae, audio_vae=audio_vae, text_encoder=text_encoder,
+        tokenizer=tokenizer, connectors=connectors, transformer=transformer, vocoder=vocoder,
+    )
+    pipe.save_pretrained(Path(path))
+
+
 def _build_atomically(target: Path, build: Callable[..., None], seed: int) -> None:
     """Run ``build`` into a temporary sibling of ``target``, then rename it into place."""
     target.parent.mkdir(parents=True, exist_ok=True)
@@ -338,17 +422,19 @@ def _build_atomically(target: Path, build: Callable[..., None], seed: int) -> No
 
 
 def build_tiny_pipelines(root: Path, *, seed: int = 0) -> dict[str, Path]:
-    """Build the tiny Wan and Stable Audio pipelines under ``root``.
+    """Build the tiny Wan, Stable Audio and LTX-2 pipelines under ``root``.
 
-    They go to ``root / "tiny-wan"`` and ``root / "tiny-audio"``.  A directory
+    They go to ``root / "tiny-wan"``, ``root / "tiny-audio"`` and ``root / "tiny-ltx2"``.  A directory
     that already holds a complete save (its ``model_index.json`` exists) is
     left untouched.  Each pipeline is written to a temporary directory next to
     its target and renamed into place, so an interrupted build never leaves a
     half-written pipeline behind.  Returns ``{"tiny-wan": path, "tiny-audio":
-    path}``.
+    path, "tiny-ltx2": path}``.
     """
     root = Path(root)
-    builders: dict[str, Callable[..., None]] = {TINY_WAN: build_tiny_wan, TINY_AUDIO: build_tiny_audio}
+    builders: dict[str, Callable[..., None]] = {
+        TINY_WAN: build_tiny_wan, TINY_AUDIO: build_tiny_audio, TINY_LTX2: build_tiny_ltx2,
+    }
     paths: dict[str, Path] = {}
     for name, build in builders.items():
         target = root / name

@@ -198,6 +198,32 @@ def test_compatible_jobs_render_as_one_batch(make_user, settings):
     assert odd.state == State.QUEUED  # other parameters: not in this batch
 
 
+def test_a_model_with_its_own_sound_renders_video_and_audio_in_one_pipeline(make_user):
+    """LTX-2's path: no separate text-to-audio model; the soundtrack comes from the video pipeline
+    itself (tiny random-weight LTX2Pipeline, saved and loaded with from_pretrained)."""
+    from generation import renderer
+
+    spec = renderer.model_spec("tiny-ltx2")
+    assert spec.audio == "native" and spec.pipeline == "LTX2Pipeline"
+    renderer._pipelines.pop("tiny-audio", None)  # an earlier test may have warmed it
+    viewer = make_user()
+    jobs = [render_job_create(prompt=f"{PROMPT}, take {n}", sound=SOUND, seed=n, user=viewer, model="tiny-ltx2")[0]
+            for n in range(2)]
+    assert render_job_run(job_id=jobs[0].pk, worker="ltx") == "done"  # both, in one pipeline call
+    clips = []
+    for job in jobs:
+        job.refresh_from_db()
+        assert job.state == State.READY and job.worker == "ltx", job.error
+        data = storage.media_read(job.video.video_key)
+        info = mp4_probe(io.BytesIO(data))
+        assert info["streams"]["video"]["codec"] == "h264" and info["streams"]["video"]["frames"] == 9
+        assert info["streams"]["audio"]["codec"] == "aac" and info["streams"]["audio"]["sample_rate"] == 16000
+        assert info["streams"]["audio"]["duration_s"] == pytest.approx(9 / 8, abs=0.1)
+        clips.append(data)
+    assert clips[0] != clips[1]
+    assert "tiny-audio" not in renderer.loaded_models()  # no separate audio model was needed
+
+
 def test_worker_killed_mid_render_the_job_is_redelivered_exactly_once(broker, worker, settings, make_user, tmp_path):
     """kill -9 of the worker process while it renders: another worker takes the job over and it
     ends with one Video, one set of objects and no open multipart upload."""
