@@ -101,6 +101,20 @@ def worker(broker):
     worker.stop()
 
 
+@pytest.fixture(autouse=True)
+def _no_stopped_workers_on_the_broker():
+    """Dramatiq leaves a stopped worker's hook on the broker, and a queue declared later (a GPU
+    model queue) would get a consumer of that dead worker that swallows its messages. Real
+    workers are one per process; in-process test workers are dropped after each test."""
+    yield
+    from core import jobs
+
+    broker = dramatiq.get_broker()
+    broker.middleware[:] = [
+        m for m in broker.middleware if type(m).__name__ != "_WorkerMiddleware" or m.worker is jobs._embedded
+    ]
+
+
 @pytest.fixture
 def make_user(django_user_model):
     counter = {"n": 0}
