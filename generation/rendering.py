@@ -176,13 +176,16 @@ def render_job_run(*, job_id: int, worker: str | None = None, final: bool = Fals
     primary = RenderJob.objects.get(pk=job_id)
     batch = [primary]
     if settings.RENDER_BATCH_MAX > 1:
-        others = RenderJob.objects.filter(state=State.QUEUED, model=primary.model).exclude(pk=job_id).order_by("created_at")
-        for other in others[: settings.RENDER_BATCH_MAX * 4]:
-            if len(batch) >= settings.RENDER_BATCH_MAX:
-                break
-            if other.params == primary.params and _claim(other.pk, worker):
-                other.refresh_from_db()
-                batch.append(other)
+        queued = (RenderJob.objects.filter(state=State.QUEUED, model=primary.model).exclude(pk=job_id)
+                  .order_by("created_at").values_list("pk", "params")[: settings.RENDER_BATCH_MAX * 4])
+        wanted = [pk for pk, params in queued if params == primary.params][: settings.RENDER_BATCH_MAX - 1]
+        if wanted:  # one conditional update claims them all; a job another worker took first stays theirs
+            now = timezone.now()
+            RenderJob.objects.filter(pk__in=wanted, state=State.QUEUED).update(
+                state=State.RENDERING, worker=worker, attempts=F("attempts") + 1, progress=0, started_at=now,
+                heartbeat_at=now,
+            )
+            batch += list(RenderJob.objects.filter(pk__in=wanted, state=State.RENDERING, worker=worker).order_by("created_at"))
 
     try:
         # 3. Render what has no encoded file yet (an earlier attempt may have got that far).
