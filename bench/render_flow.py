@@ -125,10 +125,11 @@ def _wait_ready(ids: list[int], timeout: float = 600) -> None:
 def _measure(env: dict, workers: list) -> dict:
     import statistics
 
+    from generation import renderer
     from generation.models import RenderJob
     from generation.rendering import render_job_create
 
-    processes, threads = 2, 4
+    processes, threads = int(os.environ.get("BENCH_RENDER_PROCESSES", "2")), int(os.environ.get("BENCH_RENDER_THREADS", "4"))
     # Workers on the GPU queue only: the embed jobs that ready videos queue on the CPU queue are
     # the index's work, measured by the embedding benchmark.
     for _ in range(1):
@@ -174,7 +175,7 @@ def _measure(env: dict, workers: list) -> dict:
                                 "goal_max_ms": 100},
         "throughput": {"jobs": n_jobs, "jobs_per_s": round(n_jobs / elapsed, 1),
                        "jobs_per_s_worker_busy": round(n_jobs / (last - first).total_seconds(), 1), "goal_min": 100,
-                       "batch_max": int(os.environ.get("TAILOR_RENDER_BATCH_MAX", "4"))},
+                       "batch_max": renderer.model_spec("null").batch_max},
     }
 
 

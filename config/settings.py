@@ -232,7 +232,7 @@ INDEX_SNAPSHOT_CHECK_S = env_float("TAILOR_INDEX_SNAPSHOT_CHECK_S", 60.0, min_va
 # --- Rendering (see generation/renderer.py for the model presets) ----------------
 # A model name from the presets (tiny-wan, wan2.1-t2v-1.3b, wan2.2-ti2v-5b, ltx-2, cogvideox-2b, ...)
 # or one added by TAILOR_RENDER_MODELS, a JSON object {name: {path, pipeline, frames, width,
-# height, steps, fps, guidance, audio, offload}} whose entries add to or override the presets.
+# height, steps, fps, guidance, audio, offload, extra, batch}} whose entries add to or override the presets.
 RENDER_MODEL = env_str("TAILOR_RENDER_MODEL", "tiny-wan")
 RENDER_MODELS = env_json("TAILOR_RENDER_MODELS", {})
 RENDER_MODEL_DIR = env_path("TAILOR_RENDER_MODEL_DIR", DATA_DIR / "models")  # where tiny pipelines are built

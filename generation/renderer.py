@@ -37,13 +37,13 @@ PRESETS: dict[str, dict] = {
     "tiny-ltx2": {"path": "tiny-ltx2", "pipeline": "LTX2Pipeline", "frames": 9, "width": 64, "height": 64,
                   "steps": 2, "fps": 8, "guidance": 1.0, "audio": "native", "extra": {"max_sequence_length": 16}},
     "null": {"path": "", "pipeline": "generation.renderer.NullPipeline", "frames": 9, "width": 64, "height": 64,
-             "steps": 1, "fps": 8, "audio": "null-audio"},
+             "steps": 1, "fps": 8, "audio": "null-audio", "batch": 1},
     "null-audio": {"path": "", "pipeline": "generation.renderer.NullAudioPipeline", "steps": 1},
     "wan2.1-t2v-1.3b": {"path": "Wan-AI/Wan2.1-T2V-1.3B-Diffusers", "pipeline": "WanPipeline", "frames": 81,
                         "width": 832, "height": 480, "steps": 50, "fps": 16, "guidance": 5.0, "audio": "stable-audio-open"},
     "wan2.1-t2v-14b": {"path": "Wan-AI/Wan2.1-T2V-14B-Diffusers", "pipeline": "WanPipeline", "frames": 81,
                        "width": 1280, "height": 720, "steps": 50, "fps": 16, "guidance": 5.0, "audio": "stable-audio-open",
-                       "offload": "model"},
+                       "offload": "model", "batch": 1},
     "wan2.2-ti2v-5b": {"path": "Wan-AI/Wan2.2-TI2V-5B-Diffusers", "pipeline": "WanPipeline", "frames": 121,
                        "width": 1280, "height": 704, "steps": 50, "fps": 24, "guidance": 5.0, "audio": "stable-audio-open"},
     "ltx-2": {"path": "Lightricks/LTX-2", "pipeline": "LTX2Pipeline", "frames": 121, "width": 768, "height": 512,
@@ -86,6 +86,13 @@ class ModelSpec:
     audio: str = ""  # "native", the name of an audio model, or "" for silence (never used for output)
     offload: str = ""  # "", "model" or "sequential" CPU offload on CUDA
     extra: dict = field(default_factory=dict)  # further keyword arguments for the pipeline call
+    # Jobs rendered in one pipeline call (0: TAILOR_RENDER_BATCH_MAX). Batching pays where one clip
+    # leaves the GPU underused; a model that fills its GPU alone, or has no compute to share, says 1.
+    batch: int = 0
+
+    @property
+    def batch_max(self) -> int:
+        return max(1, min(self.batch or settings.RENDER_BATCH_MAX, settings.RENDER_BATCH_MAX))
 
     @property
     def location(self) -> str:

@@ -175,10 +175,14 @@ def render_job_run(*, job_id: int, worker: str | None = None, final: bool = Fals
     # 2. Batch: claim queued jobs for the same model and parameters, to render in one call.
     primary = RenderJob.objects.get(pk=job_id)
     batch = [primary]
-    if settings.RENDER_BATCH_MAX > 1:
+    try:
+        batch_max = renderer.model_spec(primary.model).batch_max
+    except renderer.ConfigurationError:
+        batch_max = 1  # the render itself reports the missing model
+    if batch_max > 1:
         queued = (RenderJob.objects.filter(state=State.QUEUED, model=primary.model).exclude(pk=job_id)
-                  .order_by("created_at").values_list("pk", "params")[: settings.RENDER_BATCH_MAX * 4])
-        wanted = [pk for pk, params in queued if params == primary.params][: settings.RENDER_BATCH_MAX - 1]
+                  .order_by("created_at").values_list("pk", "params")[: batch_max * 4])
+        wanted = [pk for pk, params in queued if params == primary.params][: batch_max - 1]
         if wanted:  # one conditional update claims them all; a job another worker took first stays theirs
             now = timezone.now()
             RenderJob.objects.filter(pk__in=wanted, state=State.QUEUED).update(
