@@ -109,10 +109,15 @@ def media_upload(key: str, path: Path, *, content_type: str, retry: bool = True)
         multipart_abort(key)
     threshold = settings.MEDIA_MULTIPART_THRESHOLD
     client = _s3_client(timeout=30)
+    extra = {"ContentType": content_type, "CacheControl": "private, max-age=86400"}
+    if path.stat().st_size < threshold:
+        # One PutObject: the transfer manager's machinery costs more than a small file's upload.
+        with open(path, "rb") as body:
+            client.put_object(Bucket=settings.AWS_STORAGE_BUCKET_NAME, Key=key, Body=body, **extra)
+        return key
     client.upload_file(
         str(path), settings.AWS_STORAGE_BUCKET_NAME, key,
-        ExtraArgs={"ContentType": content_type, "CacheControl": "private, max-age=86400"},
-        Config=TransferConfig(multipart_threshold=threshold, multipart_chunksize=threshold, use_threads=False),
+        ExtraArgs=extra, Config=TransferConfig(multipart_threshold=threshold, multipart_chunksize=threshold, use_threads=False),
     )
     return key
 

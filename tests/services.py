@@ -43,6 +43,20 @@ def port_open(host: str, port: int, timeout: float = 0.5) -> bool:
         return False
 
 
+def wait_for(predicate, timeout: float = 60.0, what: str = "condition", *, interval: float = 0.05, ignore=()):
+    """Poll until predicate() is truthy and return its value; errors in `ignore` count as not yet."""
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        try:
+            value = predicate()
+        except ignore:
+            value = None
+        if value:
+            return value
+        time.sleep(interval)
+    raise AssertionError(f"timed out after {timeout:.0f}s waiting for {what}")
+
+
 def weed_binary() -> str | None:
     candidate = Path(sys.executable).parent / "weed"
     return str(candidate) if candidate.exists() else shutil.which("weed")

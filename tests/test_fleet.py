@@ -24,22 +24,13 @@ from generation.fleet import GPU_QUEUE, model_queue, routes_clear
 from generation.models import GpuWorker, RenderJob
 from generation.renderer import PRESETS
 from generation.rendering import render_job_create, renders_recover
+from tests.services import wait_for as _wait
 
 ROOT = Path(__file__).resolve().parent.parent
 pytestmark = pytest.mark.django_db(transaction=True)
 State = RenderJob.State
 PROMPT = "A short film: a lighthouse keeper paints the sea at dawn, gulls, slow pan"
 SOUND = "Waves on rocks, gulls, a distant foghorn."
-
-
-def _wait(predicate, timeout: float, what: str):
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        value = predicate()
-        if value:
-            return value
-        time.sleep(0.1)
-    raise AssertionError(f"timed out after {timeout:.0f}s waiting for {what}")
 
 
 def _advertise(name: str, warm: list[str], *, age_s: float = 0.0) -> GpuWorker:

@@ -22,6 +22,7 @@ from generation.encoding import mp4_probe
 from generation.models import RenderJob, SafetyDecision, Video
 from generation.rendering import RenderBlocked, render_job_cancel, render_job_create, render_job_run, renders_recover
 from generation.tasks import CPU_QUEUE, GPU_QUEUE
+from tests.services import wait_for as _wait
 
 ROOT = Path(__file__).resolve().parent.parent
 pytestmark = pytest.mark.django_db(transaction=True)
@@ -37,16 +38,6 @@ def _drain(broker, worker, timeout_s: float = 120) -> None:
         broker.join(GPU_QUEUE, timeout=int(timeout_s * 1000), **options)
         broker.join(CPU_QUEUE, timeout=int(timeout_s * 1000), **options)
         worker.join()
-
-
-def _wait(predicate, timeout: float = 60.0, what: str = "condition"):
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        value = predicate()
-        if value:
-            return value
-        time.sleep(0.05)
-    raise AssertionError(f"timed out after {timeout:.0f}s waiting for {what}")
 
 
 @pytest.fixture(autouse=True)

@@ -24,7 +24,7 @@ import pytest
 from django.conf import settings as django_settings
 
 from bench.locust_flow import locust_run
-from tests.services import POSTGRES_URL, RABBITMQ_URL, S3_ENDPOINT, S3_KEY, S3_SECRET, port_open, unavailable
+from tests.services import POSTGRES_URL, RABBITMQ_URL, S3_ENDPOINT, S3_KEY, S3_SECRET, port_open, unavailable, wait_for
 
 ROOT = Path(__file__).resolve().parent.parent
 READY_BOUND_S = 180  # request on A -> ready video, through the broker and a worker (2 shared cores)
@@ -52,16 +52,7 @@ def _call(base, method, path, body=None, token=None, timeout=30):
 
 
 def _wait(predicate, timeout, what):
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        try:
-            value = predicate()
-        except OSError:  # not listening yet
-            value = None
-        if value:
-            return value
-        time.sleep(0.2)
-    raise AssertionError(f"timed out after {timeout}s waiting for {what}")
+    return wait_for(predicate, timeout, what, interval=0.2, ignore=(OSError,))  # OSError: not listening yet
 
 
 @pytest.mark.integration
