@@ -2,6 +2,7 @@
 
 import os
 import re
+from datetime import timedelta
 from pathlib import Path
 
 import pytest
@@ -146,6 +147,13 @@ def test_operator_dashboard_and_admin_for_staff_only(transactional_db, catalog, 
     videos_embed()
     with pytest.raises(RenderBlocked):
         render_job_create(prompt="gore and torture in a cellar", seed=1, user=viewers[1], model="null")
+    from django.utils import timezone
+
+    from generation.models import GpuWorker
+
+    GpuWorker.objects.create(name="gpu-box:4242", host="gpu-box", pid=4242, warm=["wan2.1-t2v-1.3b"],
+                             loaded=["wan2.1-t2v-1.3b"], busy=True, jobs_done=17,
+                             seen_at=timezone.now() + timedelta(hours=1))  # live for the whole test
     make_user("operator", is_staff=True, is_superuser=True)
     make_user("viewer-only")
 
@@ -173,6 +181,8 @@ def test_operator_dashboard_and_admin_for_staff_only(transactional_db, catalog, 
     index = re.search(r"items in index\s*(\d+) / (\d+)", page.inner_text("#index"))
     assert index and index.group(1) == index.group(2) and int(index.group(1)) > 0  # the index matches the database
     assert "violence" in page.inner_text("#blocks")
+    fleet = page.inner_text("#fleet")  # the GPU worker's heartbeat: the model it keeps warm, busy, jobs done
+    assert "gpu-box:4242" in fleet and "wan2.1-t2v-1.3b" in fleet and "rendering" in fleet and "17 jobs" in fleet
     assert page.locator("#tiles .tile").count() == 5
     # It refreshes in place: new data arrives and the page is the same document.
     page.wait_for_function("Number(document.getElementById('ops').dataset.loaded) >= 2", timeout=15_000)
