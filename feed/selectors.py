@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import logging
 import random
 from dataclasses import dataclass
 
@@ -16,6 +17,7 @@ from generation.selectors import video_visible_to
 from profiles import indexes, weights
 from profiles.models import Interaction, Interest
 
+logger = logging.getLogger("tailor.feed")
 NEGATIVE_MEMORY = 50  # how many recent negative events shape the penalty
 
 
@@ -95,6 +97,23 @@ class _Pool:
         )
 
 
+def _pool_get(key: str) -> _Pool | None:
+    """The session's pool, if the cache has it; a cache outage only costs a retrieval."""
+    try:
+        pool = cache.get(key)
+    except Exception as exc:  # noqa: BLE001 - Redis down or a stale pickle: retrieve instead
+        logger.warning("feed pool cache read failed: %s", exc)
+        return None
+    return pool if isinstance(pool, _Pool) else None
+
+
+def _pool_set(key: str, pool: _Pool) -> None:
+    try:
+        cache.set(key, pool, POOL_TTL_S)
+    except Exception as exc:  # noqa: BLE001 - the page is served all the same
+        logger.warning("feed pool cache write failed: %s", exc)
+
+
 def _taste_stamp(interests: list[Interest], seen: set[int]) -> int:
     """Changes whenever the viewer's taste or history does (a like, a skip, a re-clustering)."""
     return hash((tuple((i.pk, i.weight, i.count, i.updated_at.timestamp()) for i in interests), len(seen), hash(frozenset(seen))))
@@ -167,12 +186,12 @@ def ranked_for_user(
     # 1. Retrieve from every source (or take the session's pool), then filter: seen, hidden,
     #    disliked, served earlier in the session, other viewers' private renders.
     stamp = _taste_stamp(interests, seen)
-    pool = cache.get(pool_key) if pool_key else None
+    pool = _pool_get(pool_key) if pool_key else None
     if pool is None or pool.stamp != stamp or len(pool.ids) - int(np.isin(pool.ids, list(excluded)).sum()) < 2 * k:
         pool = _retrieve(user=user, index=index, interests=interests, ivecs=ivecs, iweights=iweights, excluded=excluded,
                          include_generated=include_generated, stamp=stamp)
         if pool_key:
-            cache.set(pool_key, pool, POOL_TTL_S)
+            _pool_set(pool_key, pool)
     if explore_slots:
         explore = sources.explore_candidates(index=index, rng=rng)
         known = set(pool.ids.tolist())

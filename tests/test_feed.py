@@ -140,6 +140,21 @@ def test_a_feed_session_reuses_its_retrieval_until_the_taste_changes(viewer, cat
     assert cache.get(key).stamp != pool.stamp  # the like made the next page retrieve again
 
 
+def test_the_feed_serves_its_pages_when_the_cache_is_down(viewer, settings):
+    import socket
+
+    onboarding_apply(user=viewer, topics=["cooking", "scifi"])
+    with socket.socket() as s:  # a port nothing listens on: a Redis that is down
+        s.bind(("127.0.0.1", 0))
+        port = s.getsockname()[1]
+    settings.CACHES = {"default": {"BACKEND": "django.core.cache.backends.redis.RedisCache",
+                                   "LOCATION": f"redis://127.0.0.1:{port}/0"}}
+    first = feed_page_serve(user=viewer, size=4)
+    second = feed_page_serve(user=viewer, cursor=first.next_cursor, size=4)
+    shown = [i.video.pk for p in (first, second) for i in p.items]
+    assert len(shown) == len(set(shown)) == 8
+
+
 def test_shared_lists_refresh_in_the_background_not_in_a_request(monkeypatch, db):
     import threading
     import time
