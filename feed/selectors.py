@@ -204,7 +204,7 @@ def ranked_for_user(
     source_scores = pool.scores[keep]
     has = ~np.isnan(source_scores)
 
-    # 3. Rank on features from every source.
+    # 2. Rank on features from every source.
     vectors = index.vectors(ids)
     negatives = list(
         Interaction.objects.filter(user=user, kind__in=weights.NEGATIVE_KINDS, video__embedding__isnull=False)
@@ -227,7 +227,7 @@ def ranked_for_user(
     scores = ranking.score(feats)
     explore_only = has[:, _COL["explore"]] & (has.sum(axis=1) == 1)
 
-    # 4. Diversify the exploited part with MMR; keep a few exploration slots. A video deleted
+    # 3. Diversify the exploited part with MMR; keep a few exploration slots. A video deleted
     #    since the pool was made (the index learns of deletions at its next full check) is
     #    passed over, and the page filled from the rest.
     alive = np.ones(len(ids), dtype=bool)
