@@ -61,6 +61,25 @@ def queue_for(model: str, *, fresh: bool = False) -> str:
     return model_queue(model) if model in warm_models(fresh=fresh) else GPU_QUEUE
 
 
+def models_warm(names: list[str]) -> list[str]:
+    """Load these models (and the audio model each needs) into this process; the ones that
+    loaded, in order. A model that cannot load is logged and left out, so it is not advertised."""
+    from generation import renderer
+
+    warm = []
+    for name in names:
+        try:
+            spec = renderer.model_spec(name)
+            renderer.pipeline_load(spec)
+            if spec.audio_model:
+                renderer.pipeline_load(renderer.model_spec(spec.audio_model))
+        except renderer.ConfigurationError as exc:
+            logger.error("worker cannot keep model warm model=%s error=%s", name, exc)
+            continue
+        warm.append(name)
+    return warm
+
+
 def routes_clear() -> None:
     global _routes
     with _routes_lock:
@@ -75,7 +94,7 @@ class FleetMiddleware(Middleware):
         self._stop = threading.Event()
         self._thread: threading.Thread | None = None
         self._name = f"{socket.gethostname()}:{os.getpid()}"
-        self.busy = 0
+        self._rendering: set[str] = set()  # ids of GPU messages being processed now
         self.done = 0
         self._lock = threading.Lock()
 
@@ -99,12 +118,12 @@ class FleetMiddleware(Middleware):
     def before_process_message(self, broker, message):
         if message.queue_name.split(".")[0] == GPU_QUEUE:
             with self._lock:
-                self.busy += 1
+                self._rendering.add(message.message_id)
 
     def after_process_message(self, broker, message, *, result=None, exception=None):
-        if message.queue_name.split(".")[0] == GPU_QUEUE:
-            with self._lock:
-                self.busy -= 1
+        with self._lock:
+            if message.message_id in self._rendering:  # a message skipped before it got here never was
+                self._rendering.discard(message.message_id)
                 self.done += 1
 
     after_skip_message = after_process_message
@@ -114,17 +133,8 @@ class FleetMiddleware(Middleware):
         from generation.models import GpuWorker
 
         try:
-            warm = []
-            for name in settings.WORKER_MODELS:
-                try:
-                    spec = renderer.model_spec(name)
-                    renderer.pipeline_load(spec)
-                    if spec.audio:
-                        renderer.pipeline_load(renderer.model_spec(spec.audio))
-                except renderer.ConfigurationError as exc:
-                    logger.error("worker cannot keep model warm model=%s error=%s", name, exc)
-                    continue
-                warm.append(name)
+            warm = models_warm(settings.WORKER_MODELS)
+            for name in warm:
                 queue = model_queue(name)
                 if worker.consumer_whitelist is not None:
                     worker.consumer_whitelist.add(queue)
@@ -133,7 +143,7 @@ class FleetMiddleware(Middleware):
             while True:
                 close_old_connections()
                 with self._lock:
-                    busy, done = self.busy > 0, self.done
+                    busy, done = bool(self._rendering), self.done
                 try:
                     GpuWorker.objects.update_or_create(name=self._name, defaults=dict(
                         host=socket.gethostname(), pid=os.getpid(), warm=warm, loaded=renderer.loaded_models(),

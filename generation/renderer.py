@@ -91,6 +91,11 @@ class ModelSpec:
     batch: int = 0
 
     @property
+    def audio_model(self) -> str:
+        """The separate text-to-audio model this one needs ("" for one that makes its own sound)."""
+        return "" if self.audio == "native" else self.audio
+
+    @property
     def batch_max(self) -> int:
         return max(1, min(self.batch or settings.RENDER_BATCH_MAX, settings.RENDER_BATCH_MAX))
 
@@ -194,16 +199,15 @@ def _evict(*, keep: int) -> None:
     """Drop the least recently used pipelines beyond `keep`, but never a model this worker
     advertises (TAILOR_WORKER_MODELS): a GPU holds only so many models."""
     pinned = set(settings.WORKER_MODELS)
-    for name in [n for n in _pipelines if n not in pinned][: max(0, len(_pipelines) - max(keep, 0))]:
+    gone = [n for n in _pipelines if n not in pinned][: max(0, len(_pipelines) - max(keep, 0))]
+    for name in gone:
         del _pipelines[name]
         logger.info("pipeline evicted model=%s", name)
-        try:
-            import torch
+    if gone:
+        import torch
 
-            if torch.cuda.is_available():
-                torch.cuda.empty_cache()
-        except ImportError:  # pragma: no cover - torch is a dependency
-            pass
+        if torch.cuda.is_available():
+            torch.cuda.empty_cache()  # give the freed memory back before the next model loads
 
 
 def loaded_models() -> list[str]:
@@ -255,7 +259,7 @@ def render_batch(spec: ModelSpec, params: dict, items: list[RenderInput], progre
     device, _ = device_and_dtype()
     steps = int(params["steps"])
     wanted = set(range(len(items)))
-    audio_share = 0.2 if spec.audio not in ("", "native") else 0.0
+    audio_share = 0.2 if spec.audio_model else 0.0
 
     def on_step(pipeline, step, timestep, callback_kwargs):
         nonlocal wanted
@@ -294,8 +298,8 @@ def render_batch(spec: ModelSpec, params: dict, items: list[RenderInput], progre
         audios = [_numpy(a) for a in audio]
         # The vocoder's output rate (pipe.audio_sampling_rate is the mel input rate, not this).
         rate = int(pipe.vocoder.config.output_sampling_rate)
-    elif spec.audio:
-        audios, rate = render_audio(model_spec(spec.audio), [i.sound or i.prompt for i in items],
+    elif spec.audio_model:
+        audios, rate = render_audio(model_spec(spec.audio_model), [i.sound or i.prompt for i in items],
                                     [i.seed for i in items], duration)
     else:
         raise ConfigurationError(f"model {spec.name!r} has no audio: set audio to 'native' or an audio model")
