@@ -26,11 +26,13 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
+from bench.feed_http_flow import free_port, pct  # noqa: E402
+
 P99_GOAL_MS = 250  # at the paced load below, over both replicas, on 2 shared cores
 ERROR_RATE_GOAL = 0.0
 
 
-def _pct(histogram: dict[str, int], q: float) -> float | None:
+def _hist_pct(histogram: dict[str, int], q: float) -> float | None:
     """A percentile from locust's response-time histogram {rounded ms: count}."""
     total = sum(histogram.values())
     if not total:
@@ -53,7 +55,7 @@ def _summary(entries: list[dict], seconds: float) -> dict:
     return {
         "requests": requests, "failures": failures, "error_rate": round(failures / max(1, requests), 4),
         "req_per_s": round(requests / max(seconds, 1e-9), 1),
-        "p50_ms": _pct(merged, 0.50), "p95_ms": _pct(merged, 0.95), "p99_ms": _pct(merged, 0.99),
+        "p50_ms": _hist_pct(merged, 0.50), "p95_ms": _hist_pct(merged, 0.95), "p99_ms": _hist_pct(merged, 0.99),
         "max_ms": round(max((e["max_response_time"] or 0 for e in entries), default=0), 1),
     }
 
@@ -91,8 +93,6 @@ def _one_client(port: int, tokens: list[str], pages: int = 5) -> dict:
     """Latency with nothing else running: each viewer reads `pages` pages over one keep-alive connection."""
     import http.client
 
-    import numpy as np
-
     first, rest = [], []
     for token in tokens:
         conn = http.client.HTTPConnection("127.0.0.1", port, timeout=60)
@@ -102,22 +102,11 @@ def _one_client(port: int, tokens: list[str], pages: int = 5) -> dict:
             conn.request("GET", "/api/v1/feed?size=10" + (f"&cursor={cursor}" if cursor else ""),
                          headers={"Authorization": f"Bearer {token}"})
             body = json.loads(conn.getresponse().read())
-            (rest if cursor else first).append(1000 * (time.perf_counter() - started))
+            (rest if cursor else first).append(time.perf_counter() - started)
             cursor = body["next_cursor"]
         conn.close()
 
-    def pct(xs):
-        return {f"p{q}_ms": round(float(np.percentile(xs, q)), 1) for q in (50, 95, 99)}
-
     return {"first_page": pct(first), "next_page": pct(rest), "requests": len(first) + len(rest)}
-
-
-def _free_port() -> int:
-    import socket
-
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
 
 
 def _wait_feed(base: str, token: str, proc: subprocess.Popen, timeout: float = 300) -> float:
@@ -203,7 +192,7 @@ def main() -> dict:
 
         connections.close_all()
 
-        ports = [_free_port(), _free_port()]
+        ports = [free_port(), free_port()]
         for n, port in enumerate(ports):
             replica_env = dict(env, TAILOR_DATA_DIR=str(root_dir / f"web-{n}"), TAILOR_BIND=f"127.0.0.1:{port}",
                                WEB_CONCURRENCY="1", WEB_THREADS="4")

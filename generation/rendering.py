@@ -137,13 +137,17 @@ def render_job_retry(*, job: RenderJob) -> RenderJob:
     return job  # queued or running: it is being rendered
 
 
-def _claim(job_id: int, worker: str) -> bool:
+def _claimed(worker: str) -> dict:
+    """The fields a claim sets: this worker holds the job, one more attempt, a fresh lease."""
     now = timezone.now()
-    stale = now - timedelta(seconds=settings.RENDER_LEASE_S)
+    return dict(state=State.RENDERING, worker=worker, attempts=F("attempts") + 1, progress=0, started_at=now,
+                heartbeat_at=now)
+
+
+def _claim(job_id: int, worker: str) -> bool:
+    stale = timezone.now() - timedelta(seconds=settings.RENDER_LEASE_S)
     claimable = Q(state=State.QUEUED) | Q(state__in=RenderJob.ACTIVE, heartbeat_at__lt=stale)
-    return bool(RenderJob.objects.filter(claimable, pk=job_id).update(
-        state=State.RENDERING, worker=worker, attempts=F("attempts") + 1, progress=0, started_at=now, heartbeat_at=now,
-    ))
+    return bool(RenderJob.objects.filter(claimable, pk=job_id).update(**_claimed(worker)))
 
 
 def _advance(job: RenderJob, worker: str, frm: str, to: str, **fields) -> bool:
@@ -184,11 +188,7 @@ def render_job_run(*, job_id: int, worker: str | None = None, final: bool = Fals
                   .order_by("created_at").values_list("pk", "params")[: batch_max * 4])
         wanted = [pk for pk, params in queued if params == primary.params][: batch_max - 1]
         if wanted:  # one conditional update claims them all; a job another worker took first stays theirs
-            now = timezone.now()
-            RenderJob.objects.filter(pk__in=wanted, state=State.QUEUED).update(
-                state=State.RENDERING, worker=worker, attempts=F("attempts") + 1, progress=0, started_at=now,
-                heartbeat_at=now,
-            )
+            RenderJob.objects.filter(pk__in=wanted, state=State.QUEUED).update(**_claimed(worker))
             batch += list(RenderJob.objects.filter(pk__in=wanted, state=State.RENDERING, worker=worker).order_by("created_at"))
 
     try:

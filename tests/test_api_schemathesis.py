@@ -4,7 +4,6 @@ schema, status codes, content types, auth handling and server errors."""
 
 import os
 import re
-import socket
 import subprocess
 import sys
 import time
@@ -13,19 +12,15 @@ from pathlib import Path
 
 import pytest
 
+from tests.services import free_port
+
 ROOT = Path(__file__).resolve().parent.parent
-
-
-def _free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
 
 
 @pytest.mark.timeout(1800)
 @pytest.mark.skipif(bool(os.environ.get("DATABASE_URL")), reason="run once per CI, on the embedded pass")
 def test_schemathesis_finds_no_failures(tmp_path):
-    port = _free_port()
+    port = free_port()
     env = {k: v for k, v in os.environ.items() if not k.startswith(("DATABASE_URL", "DRAMATIQ", "USE_S3", "AWS_"))}
     # Generous limits: this run checks behaviour, the throttle tests check throttling.
     env.update(TAILOR_DATA_DIR=str(tmp_path / "data"), PYTHONUNBUFFERED="1", TAILOR_THROTTLE_USER="100000/min",

@@ -24,6 +24,7 @@ from generation.fleet import GPU_QUEUE, model_queue, routes_clear
 from generation.models import GpuWorker, RenderJob
 from generation.renderer import PRESETS
 from generation.rendering import render_job_create, renders_recover
+from tests.services import process_groups_stop
 from tests.services import wait_for as _wait
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -75,6 +76,16 @@ def test_queued_renders_of_a_model_whose_last_worker_went_are_sent_to_the_shared
     assert stranded.queue == GPU_QUEUE and stranded.state == State.QUEUED
     assert broker_depth()[GPU_QUEUE] == 1
     assert renders_recover() == 0  # sent once: it is on the shared queue now
+
+
+def test_a_worker_keeps_warm_the_models_it_can_load_with_the_audio_each_needs(settings):
+    from generation import renderer
+    from generation.fleet import models_warm
+
+    settings.WORKER_MODELS = ["tiny-ltx2", "tiny-wan", "no-such-model"]
+    # LTX-2 makes its own sound: it needs no audio model, and must not be left out for that.
+    assert models_warm(settings.WORKER_MODELS) == ["tiny-ltx2", "tiny-wan"]
+    assert {"tiny-ltx2", "tiny-wan", "tiny-audio"} <= set(renderer.loaded_models())
 
 
 def test_a_worker_on_the_shared_queue_renders_a_routed_job_in_process(broker, worker, make_user):
@@ -151,9 +162,4 @@ def test_two_gpu_workers_with_different_warm_models_each_get_their_models_jobs(b
         survivor.wait(60)
         assert not GpuWorker.objects.filter(pid=pid_of["tiny-wan"]).exists()
     finally:
-        for p in procs.values():
-            try:
-                os.killpg(p.pid, signal.SIGKILL)
-            except ProcessLookupError:
-                pass
-            p.wait()
+        process_groups_stop(list(procs.values()))

@@ -5,7 +5,6 @@ import io
 import os
 import re
 import signal
-import socket
 import subprocess
 import time
 import urllib.parse
@@ -15,14 +14,9 @@ from pathlib import Path
 import pytest
 
 from generation.encoding import mp4_probe
+from tests.services import free_port
 
 ROOT = Path(__file__).resolve().parent.parent
-
-
-def _free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
 
 
 class Browser:
@@ -47,7 +41,7 @@ class Browser:
 
 @pytest.mark.timeout(600)
 def test_make_run_serves_a_personalized_feed(tmp_path):
-    port = _free_port()
+    port = free_port()
     env = {k: v for k, v in os.environ.items() if not k.startswith(("DATABASE_URL", "DRAMATIQ", "USE_S3", "AWS_"))}
     env.update(TAILOR_DATA_DIR=str(tmp_path / "data"), PYTHONUNBUFFERED="1")
     log = open(tmp_path / "run.log", "w+")

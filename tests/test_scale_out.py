@@ -24,19 +24,14 @@ import pytest
 from django.conf import settings as django_settings
 
 from bench.locust_flow import locust_run
-from tests.services import POSTGRES_URL, RABBITMQ_URL, S3_ENDPOINT, S3_KEY, S3_SECRET, port_open, unavailable, wait_for
+from tests.services import (
+    POSTGRES_URL, RABBITMQ_URL, S3_ENDPOINT, S3_KEY, S3_SECRET, free_port, port_open, process_groups_stop, unavailable,
+    wait_for,
+)
 
 ROOT = Path(__file__).resolve().parent.parent
 READY_BOUND_S = 180  # request on A -> ready video, through the broker and a worker (2 shared cores)
 FEED_BOUND_S = 30  # ready -> embedded by a CPU worker (its first embed loads the model) -> in B's feed (B checks every second)
-
-
-def _free_port() -> int:
-    import socket
-
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
 
 
 def _call(base, method, path, body=None, token=None, timeout=30):
@@ -99,7 +94,7 @@ def test_two_replicas_two_workers(broker, tmp_path):
     try:
         subprocess.run([sys.executable, "tests/flows/scale_setup.py", "setup"], cwd=ROOT, env=env_for("setup"), check=True,
                        timeout=300, capture_output=True)
-        ports = {"a": _free_port(), "b": _free_port()}
+        ports = {"a": free_port(), "b": free_port()}
         for name, port in ports.items():
             start(f"web-{name}", [sys.executable, "-m", "gunicorn", "config.wsgi", "-c", "platform/gunicorn.conf.py"],
                   TAILOR_BIND=f"127.0.0.1:{port}", WEB_CONCURRENCY="1", WEB_THREADS="4")
@@ -188,15 +183,6 @@ def test_two_replicas_two_workers(broker, tmp_path):
         print(json.dumps({"broker": broker, "ready_s": round(ready_s, 1), "ready_to_replica_b_feed_s": round(feed_s, 2),
                           "requests_on_b": served[0], "failures": len(failures), "locust": load["all"]}))
     finally:
-        for p in procs.values():
-            try:
-                os.killpg(p.pid, signal.SIGTERM)
-            except ProcessLookupError:
-                pass
-        for p in procs.values():
-            try:
-                p.wait(30)
-            except subprocess.TimeoutExpired:
-                os.killpg(p.pid, signal.SIGKILL)
+        process_groups_stop(list(procs.values()))
         with psycopg.connect(POSTGRES_URL, autocommit=True) as conn:
             conn.execute(f'DROP DATABASE IF EXISTS "{dbname}" WITH (FORCE)')
