@@ -13,6 +13,7 @@ import av
 import numpy as np
 from PIL import Image
 
+SMALL_FRAME = 320 * 240
 AAC_RATES = (96000, 88200, 64000, 48000, 44100, 32000, 24000, 22050, 16000, 12000, 11025, 8000)
 
 
@@ -36,6 +37,8 @@ def mp4_write(path: Path, *, frames: np.ndarray, fps: float, audio: np.ndarray, 
         video = container.add_stream("libx264", rate=rate)
         video.width, video.height, video.pix_fmt = width, height, "yuv420p"
         video.options = {"crf": str(crf), "preset": "veryfast"}
+        if width * height <= SMALL_FRAME:
+            video.codec_context.thread_count = 1  # x264's frame threads cost more to start than a small clip takes
         channels = 2 if audio.shape[0] >= 2 else 1
         out_rate = sample_rate if sample_rate in AAC_RATES else 48000
         sound = container.add_stream("aac", rate=out_rate)

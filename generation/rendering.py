@@ -208,19 +208,23 @@ def render_job_run(*, job_id: int, worker: str | None = None, final: bool = Fals
 def _render(jobs: list[RenderJob], worker: str) -> None:
     spec = renderer.model_spec(jobs[0].model)
     held = {job.pk for job in jobs}
-    last_write = [0.0]
+    # The claim has just set progress and the lease: the first report is due half a second on.
+    last = {"at": time.monotonic(), "wanted": set(range(len(jobs)))}
 
     def progress(fraction: float) -> set:
-        """Report progress (at most twice a second) and return the positions of the jobs we still
-        hold: a cancelled job drops out, and when none is left the pipeline stops."""
+        """Report progress and look for cancellations, at most twice a second; return the positions
+        of the jobs we still hold: a cancelled job drops out, and when none is left the pipeline
+        stops. (A cancellation between reports is caught by the move to encoding.)"""
         now = time.monotonic()
+        if now - last["at"] < 0.5:
+            return last["wanted"]
+        last["at"] = now
         mine = RenderJob.objects.filter(pk__in=held, state=State.RENDERING, worker=worker)
-        if now - last_write[0] >= 0.5 or fraction >= 1.0:
-            last_write[0] = now
-            if mine.update(progress=min(99, int(fraction * 100)), heartbeat_at=timezone.now()) == len(held):
-                return set(range(len(jobs)))  # every job still ours: no need to ask again
+        if mine.update(progress=min(99, int(fraction * 100)), heartbeat_at=timezone.now()) == len(held):
+            return last["wanted"]  # every job still ours: no need to ask again
         still = set(mine.values_list("pk", flat=True))
-        return {pos for pos, job in enumerate(jobs) if job.pk in still}
+        last["wanted"] = {pos for pos, job in enumerate(jobs) if job.pk in still}
+        return last["wanted"]
 
     items = [renderer.RenderInput(prompt=j.prompt, negative=j.negative, sound=j.sound, seed=j.seed) for j in jobs]
     started = time.perf_counter()
@@ -246,33 +250,35 @@ def _render(jobs: list[RenderJob], worker: str) -> None:
 
 def _publish(job: RenderJob, worker: str) -> None:
     video_path, thumb_path, meta_path = _work_paths(job)
-    state = RenderJob.objects.filter(pk=job.pk).values_list("state", "worker", "attempts").first()
-    if state is None or state[1] != worker or state[0] not in (State.RENDERING, State.ENCODING):
-        return  # cancelled while rendering, or lost
     if not meta_path.exists():
         return  # interrupted before encoding (cancelled)
-    if not _advance(job, worker, state[0], State.UPLOADING, progress=100):
+    # Encoded now or by an earlier attempt (then the job is still "rendering"); cancelled or lost: stop.
+    if not RenderJob.objects.filter(pk=job.pk, worker=worker, state__in=[State.RENDERING, State.ENCODING]).update(
+        state=State.UPLOADING, progress=100, heartbeat_at=timezone.now()
+    ):
         return
     info = json.loads(meta_path.read_text())
-    # Only a retry can find parts of an earlier upload of these keys left open.
-    retry = state[2] > 1
+    # Only a retry can find parts of an earlier upload of these keys left open (`job` was read after the claim).
+    retry = job.attempts > 1
     video_key = storage.media_upload(f"{job.object_stem}.mp4", video_path, content_type="video/mp4", retry=retry)
     thumb_key = storage.media_upload(f"{job.object_stem}.jpg", thumb_path, content_type="image/jpeg", retry=retry)
     with transaction.atomic():
-        locked = RenderJob.objects.select_for_update().filter(pk=job.pk, state=State.UPLOADING, worker=worker).first()
-        if locked is None:
-            return
         video = Video.objects.create(
             source=Video.Source.GENERATED, title=job.title or _title(job), description=job.prompt,
             tags=[t for t in [job.family, "made for you"] if t], prompt=job.prompt,
             video_key=video_key, thumbnail_key=thumb_key, duration_s=info["duration_s"], fps=info["fps"],
-            width=info["width"], height=info["height"], made_for=job.user,
+            width=info["width"], height=info["height"], made_for_id=job.user_id,
         )
+        # The conditional update takes the row lock: a cancel that won it leaves us 0 rows, and
+        # the Video goes with the rollback; a cancel that comes after finds the job ready.
+        now = timezone.now()
+        if not RenderJob.objects.filter(pk=job.pk, state=State.UPLOADING, worker=worker).update(
+            state=State.READY, video=video, progress=100, finished_at=now, heartbeat_at=now, error=""
+        ):
+            transaction.set_rollback(True)
+            return
         if job.purpose == RenderJob.Purpose.CLUSTER:
             video.audience.add(*job.audience.all())
-        RenderJob.objects.filter(pk=job.pk).update(
-            state=State.READY, video=video, progress=100, finished_at=timezone.now(), heartbeat_at=timezone.now(), error=""
-        )
         transaction.on_commit(lambda: _embed(video.pk))
     for path in (video_path, thumb_path, meta_path):
         path.unlink(missing_ok=True)
