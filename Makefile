@@ -63,7 +63,8 @@ worker-cpu: $(VENV)/.installed
 ## One GPU worker; MODELS=wan2.1-t2v-1.3b keeps that model warm and serves its own queue.
 worker-gpu: $(VENV)/.installed
 	@test -n "$${DRAMATIQ_BROKER_URL:-}" || { echo "Set DRAMATIQ_BROKER_URL (redis:// or amqp://) to run workers"; exit 1; }
-	TAILOR_WORKER_MODELS=$${MODELS:-$${TAILOR_WORKER_MODELS:-}} $(PY) manage.py rundramatiq --processes 1 --threads 1 --queues gpu
+	TAILOR_WORKER_MODELS=$${MODELS:-$${TAILOR_WORKER_MODELS:-}} dramatiq_queue_prefetch=$${dramatiq_queue_prefetch:-1} \
+		$(PY) manage.py rundramatiq --processes 1 --threads 1 --queues gpu
 
 clean:
 	rm -rf var bench/results test-artifacts

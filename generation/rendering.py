@@ -24,7 +24,7 @@ from pathlib import Path
 
 from django.conf import settings
 from django.core.exceptions import ValidationError
-from django.db import transaction
+from django.db import connection, transaction
 from django.db.models import F, Q
 from django.utils import timezone
 
@@ -137,17 +137,25 @@ def render_job_retry(*, job: RenderJob) -> RenderJob:
     return job  # queued or running: it is being rendered
 
 
-def _claimed(worker: str) -> dict:
-    """The fields a claim sets: this worker holds the job, one more attempt, a fresh lease."""
-    now = timezone.now()
-    return dict(state=State.RENDERING, worker=worker, attempts=F("attempts") + 1, progress=0, started_at=now,
-                heartbeat_at=now)
-
-
-def _claim(job_id: int, worker: str) -> bool:
-    stale = timezone.now() - timedelta(seconds=settings.RENDER_LEASE_S)
-    claimable = Q(state=State.QUEUED) | Q(state__in=RenderJob.ACTIVE, heartbeat_at__lt=stale)
-    return bool(RenderJob.objects.filter(claimable, pk=job_id).update(**_claimed(worker)))
+def _claim(ids: list[int], worker: str, *, lease_expired: bool = True) -> list[RenderJob]:
+    """Claim jobs and read them back in one statement (UPDATE ... RETURNING, on PostgreSQL and on
+    SQLite alike): a job is claimed if it is queued or, with `lease_expired`, held by a worker that
+    stopped reporting. The update is conditional, so two workers never hold a job at once.
+    Returns the jobs this call claimed, oldest first."""
+    if not ids:
+        return []
+    ops = connection.ops
+    now = ops.adapt_datetimefield_value(timezone.now())
+    stale = ops.adapt_datetimefield_value(timezone.now() - timedelta(seconds=settings.RENDER_LEASE_S))
+    where, params = "state = %s", [State.QUEUED]
+    if lease_expired:
+        where = f"({where} OR (state IN ({', '.join(['%s'] * len(RenderJob.ACTIVE))}) AND heartbeat_at < %s))"
+        params += [*RenderJob.ACTIVE, stale]
+    sql = (f"UPDATE {ops.quote_name(RenderJob._meta.db_table)} SET state = %s, worker = %s, attempts = attempts + 1,"
+           f" progress = 0, started_at = %s, heartbeat_at = %s WHERE id IN ({', '.join(['%s'] * len(ids))}) AND {where}"
+           " RETURNING *")
+    jobs = list(RenderJob.objects.raw(sql, [State.RENDERING, worker, now, now, *ids, *params]))
+    return sorted(jobs, key=lambda job: (job.created_at, job.pk))
 
 
 def _advance(job: RenderJob, worker: str, frm: str, to: str, **fields) -> bool:
@@ -167,17 +175,19 @@ def render_job_run(*, job_id: int, worker: str | None = None, final: bool = Fals
     worker = worker or worker_name()
 
     # 1. Claim, waiting out the lease of a worker that died holding the job.
-    if not _claim(job_id, worker):
+    claimed = _claim([job_id], worker)
+    if not claimed:
         job = RenderJob.objects.filter(pk=job_id).only("state", "heartbeat_at").first()
         if job is None or job.state not in RenderJob.ACTIVE:
             return "skipped"
         age = (timezone.now() - job.heartbeat_at).total_seconds() if job.heartbeat_at else 0.0
         time.sleep(max(0.0, settings.RENDER_LEASE_S - age) + 0.2)
-        if not _claim(job_id, worker):
+        claimed = _claim([job_id], worker)
+        if not claimed:
             return "busy"
 
     # 2. Batch: claim queued jobs for the same model and parameters, to render in one call.
-    primary = RenderJob.objects.get(pk=job_id)
+    primary = claimed[0]
     batch = [primary]
     try:
         batch_max = renderer.model_spec(primary.model).batch_max
@@ -187,9 +197,8 @@ def render_job_run(*, job_id: int, worker: str | None = None, final: bool = Fals
         queued = (RenderJob.objects.filter(state=State.QUEUED, model=primary.model).exclude(pk=job_id)
                   .order_by("created_at").values_list("pk", "params")[: batch_max * 4])
         wanted = [pk for pk, params in queued if params == primary.params][: batch_max - 1]
-        if wanted:  # one conditional update claims them all; a job another worker took first stays theirs
-            RenderJob.objects.filter(pk__in=wanted, state=State.QUEUED).update(**_claimed(worker))
-            batch += list(RenderJob.objects.filter(pk__in=wanted, state=State.RENDERING, worker=worker).order_by("created_at"))
+        # One conditional update claims them all; a job another worker took first stays theirs.
+        batch += _claim(wanted, worker, lease_expired=False)
 
     try:
         # 3. Render what has no encoded file yet (an earlier attempt may have got that far).

@@ -327,6 +327,51 @@ def test_recovery_sends_again_only_jobs_whose_worker_stopped(make_user, settings
     assert renders_recover(everything_queued=True) == 2  # after a restart of the in-process broker
 
 
+def test_a_claim_takes_a_queued_job_or_an_expired_lease_never_a_held_one(make_user, settings):
+    """The claim is one conditional UPDATE ... RETURNING (PostgreSQL and SQLite): what it returns is
+    the job as claimed, and a job another worker holds on a live lease is not claimable."""
+    from datetime import timedelta
+
+    from django.utils import timezone
+
+    from generation.rendering import _claim
+
+    settings.RENDER_LEASE_S = 5.0
+    viewer = make_user()
+    jobs = [render_job_create(prompt=PROMPT, seed=n, user=viewer, model="null")[0] for n in range(3)]
+    [first] = _claim([jobs[0].pk], "a:1")
+    assert (first.pk, first.state, first.worker, first.attempts, first.progress) == (jobs[0].pk, State.RENDERING, "a:1", 1, 0)
+    assert first.prompt == PROMPT and first.params == jobs[0].params and first.started_at and first.heartbeat_at
+    assert _claim([jobs[0].pk], "b:1") == []  # held, lease fresh
+    RenderJob.objects.filter(pk=jobs[0].pk).update(heartbeat_at=timezone.now() - timedelta(seconds=60))
+    assert _claim([jobs[0].pk], "b:1", lease_expired=False) == []  # a batch claim takes queued jobs only
+    [again] = _claim([jobs[0].pk], "b:1")  # the lease ran out: b takes over
+    assert (again.worker, again.attempts) == ("b:1", 2)
+    # A batch claim: oldest first, and a job someone else took first stays theirs.
+    RenderJob.objects.filter(pk=jobs[2].pk).update(state=State.RENDERING, worker="c:1", heartbeat_at=timezone.now())
+    assert [j.pk for j in _claim([jobs[2].pk, jobs[1].pk], "b:1", lease_expired=False)] == [jobs[1].pk]
+    assert RenderJob.objects.get(pk=jobs[2].pk).worker == "c:1"
+
+
+def test_a_job_cancelled_while_it_uploads_gets_no_video(make_user, monkeypatch):
+    """The ready update is conditional and takes the row lock: a cancel that wins leaves no Video."""
+    real_upload = storage.media_upload
+
+    def upload_then_cancel(key, path, **kwargs):
+        stored = real_upload(key, path, **kwargs)
+        if key.endswith(".jpg"):  # the last upload: the viewer cancels before the job is ready
+            assert render_job_cancel(job=RenderJob.objects.get(key=key.rsplit("/", 1)[1].rsplit(".", 1)[0]))
+        return stored
+
+    monkeypatch.setattr(storage, "media_upload", upload_then_cancel)
+    job, _ = render_job_create(prompt=PROMPT, sound=SOUND, seed=4, user=make_user(), model="null")
+    assert render_job_run(job_id=job.pk, worker="w:1") == "done"
+    job.refresh_from_db()
+    assert job.state == State.CANCELLED and job.video is None
+    assert not Video.objects.filter(source=Video.Source.GENERATED).exists()
+    assert not render_job_cancel(job=job)
+
+
 @pytest.mark.skipif(not django_settings.USE_S3, reason="multipart uploads exist only on S3")
 def test_large_files_go_up_in_parts_and_leftover_parts_are_aborted(settings, tmp_path):
     from tests.services import s3_client
