@@ -262,7 +262,10 @@ MEDIA_MULTIPART_THRESHOLD = env_int("TAILOR_MEDIA_MULTIPART_THRESHOLD", 16 * 102
 CACHE_URL = env_url("TAILOR_CACHE_URL", None, schemes=("redis", "rediss"))
 CACHES = {
     "default": {"BACKEND": "django.core.cache.backends.redis.RedisCache", "LOCATION": CACHE_URL}
-    if CACHE_URL else {"BACKEND": "django.core.cache.backends.locmem.LocMemCache", "LOCATION": "tailor"}
+    if CACHE_URL else {"BACKEND": "django.core.cache.backends.locmem.LocMemCache", "LOCATION": "tailor",
+                       # Throttle counters and feed sessions' candidate pools (up to ~60 KB each) share it:
+                       # Django's default of 300 entries would cull counters whenever a few hundred sessions are open.
+                       "OPTIONS": {"MAX_ENTRIES": 2000}}
 }
 
 # --- REST API (/api/v1/) --------------------------------------------------------
@@ -306,6 +309,9 @@ SPECTACULAR_SETTINGS = {
 
 # --- Feed ---------------------------------------------------------------------
 FEED_PAGE_SIZE = env_int("TAILOR_FEED_PAGE_SIZE", 8, min_value=1, max_value=100)
+# A feed session reuses what retrieval found for its next pages this long, while the viewer's
+# taste stands (a like or a skip retrieves again); 0 retrieves on every page.
+FEED_POOL_TTL_S = env_int("TAILOR_FEED_POOL_TTL_S", 120, min_value=0, max_value=3600)
 SEED_DEMO = env_bool("TAILOR_SEED_DEMO", True)
 
 # --- Auth, security -----------------------------------------------------------

@@ -7,6 +7,7 @@ import random
 from dataclasses import dataclass
 
 import numpy as np
+from django.conf import settings
 from django.core.cache import cache
 from django.utils import timezone
 
@@ -34,7 +35,6 @@ def seen_video_ids(*, user) -> set[int]:
     return set(Interaction.objects.filter(user=user).values_list("video_id", flat=True))
 
 
-POOL_TTL_S = 120.0  # a feed session's retrieved candidates are reused this long, while the taste stands
 SOURCES = ("interest", "collab", "popular", "fresh", "made_for_you", "explore")
 _COL = {source: n for n, source in enumerate(SOURCES)}
 
@@ -108,8 +108,10 @@ def _pool_get(key: str) -> _Pool | None:
 
 
 def _pool_set(key: str, pool: _Pool) -> None:
+    if not settings.FEED_POOL_TTL_S:
+        return
     try:
-        cache.set(key, pool, POOL_TTL_S)
+        cache.set(key, pool, settings.FEED_POOL_TTL_S)
     except Exception as exc:  # noqa: BLE001 - the page is served all the same
         logger.warning("feed pool cache write failed: %s", exc)
 
@@ -170,7 +172,7 @@ def ranked_for_user(
     """The viewer's best k unseen items, best first. The feed, `recommend` and evaluation all use this.
 
     With a pool_key (a feed session), what retrieval found is kept for the session's next pages
-    for POOL_TTL_S, as long as the viewer's taste and history stay as they were: a like or a skip
+    for FEED_POOL_TTL_S, as long as the viewer's taste and history stay as they were: a like or a skip
     makes the next page retrieve again. The ranking itself runs on every page."""
     index = indexes.items().ready()
     interests = list(Interest.objects.filter(user=user))

@@ -102,8 +102,8 @@ class FleetMiddleware(Middleware):
         whitelist = worker.consumer_whitelist
         if settings.BROKER_KIND == "stub" or not settings.WORKER_ADVERTISE:
             return  # one process does everything: nothing to route
-        if whitelist and GPU_QUEUE not in whitelist:
-            return  # a CPU worker
+        if whitelist and not any(queue.split(".")[0] == GPU_QUEUE for queue in whitelist):
+            return  # a CPU worker (a worker on gpu.<model> alone is a GPU worker too)
         self._stop.clear()
         self._thread = threading.Thread(target=self._run, args=(broker, worker), name="fleet-heartbeat", daemon=True)
         self._thread.start()

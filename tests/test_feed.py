@@ -140,6 +140,17 @@ def test_a_feed_session_reuses_its_retrieval_until_the_taste_changes(viewer, cat
     assert cache.get(key).stamp != pool.stamp  # the like made the next page retrieve again
 
 
+def test_with_a_pool_ttl_of_zero_every_page_retrieves_again(viewer, catalog, settings):
+    from django.core.cache import cache
+
+    settings.FEED_POOL_TTL_S = 0
+    onboarding_apply(user=viewer, topics=["cooking", "scifi"])
+    first = feed_page_serve(user=viewer, size=3)
+    assert cache.get(f"feed:pool:{viewer.pk}:{first.session}") is None
+    second = feed_page_serve(user=viewer, cursor=first.next_cursor, size=3)
+    assert len(second.items) == 3 and not {i.video.pk for i in first.items} & {i.video.pk for i in second.items}
+
+
 def test_the_feed_serves_its_pages_when_the_cache_is_down(viewer, settings):
     import socket
 

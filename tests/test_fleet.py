@@ -88,6 +88,27 @@ def test_a_worker_keeps_warm_the_models_it_can_load_with_the_audio_each_needs(se
     assert {"tiny-ltx2", "tiny-wan", "tiny-audio"} <= set(renderer.loaded_models())
 
 
+def test_a_worker_started_on_its_model_queue_alone_advertises_it_and_withdraws_on_stop(broker, settings):
+    """`rundramatiq --queues gpu.null` (without the shared gpu queue) is a GPU worker too."""
+    from types import SimpleNamespace
+
+    from generation.fleet import FleetMiddleware
+
+    settings.BROKER_KIND, settings.WORKER_ADVERTISE = "redis", True  # as a worker on a real broker
+    settings.WORKER_MODELS, settings.FLEET_HEARTBEAT_S = ["null"], 0.2
+    middleware, worker = FleetMiddleware(), SimpleNamespace(consumer_whitelist={model_queue("null")})
+    middleware.after_worker_boot(broker, worker)
+    try:
+        _wait(lambda: [w.warm for w in GpuWorker.objects.all()] == [["null"]], what="the worker's advert")
+        assert GpuWorker.objects.get().queues == [model_queue("null")]
+    finally:
+        middleware.before_worker_shutdown(broker, worker)
+    assert not GpuWorker.objects.exists()
+    # A CPU worker does not advertise.
+    middleware.after_worker_boot(broker, SimpleNamespace(consumer_whitelist={"cpu"}))
+    assert middleware._thread is None and not GpuWorker.objects.exists()
+
+
 def test_a_worker_on_the_shared_queue_renders_a_routed_job_in_process(broker, worker, make_user):
     """The in-process worker consumes every queue, model queues declared later included."""
     _advertise("gpu-host:3", ["null"])
