@@ -64,6 +64,7 @@ worker-cpu: $(VENV)/.installed
 worker-gpu: $(VENV)/.installed
 	@test -n "$${DRAMATIQ_BROKER_URL:-}" || { echo "Set DRAMATIQ_BROKER_URL (redis:// or amqp://) to run workers"; exit 1; }
 	TAILOR_WORKER_MODELS=$${MODELS:-$${TAILOR_WORKER_MODELS:-}} dramatiq_queue_prefetch=$${dramatiq_queue_prefetch:-1} \
+		dramatiq_worker_timeout=$${dramatiq_worker_timeout:-100} \
 		$(PY) manage.py rundramatiq --processes 1 --threads 1 --queues gpu
 
 clean:

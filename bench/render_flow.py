@@ -168,11 +168,12 @@ def _measure(env: dict, workers: list) -> dict:
     # backs off (up to a second) while its prefetch is full and the thread would wait on it. A
     # worker for a real model keeps 1 (platform/Procfile): it must not hold jobs another GPU could start.
     prefetch = os.environ.get("BENCH_RENDER_PREFETCH", "8")
+    poll_ms = os.environ.get("dramatiq_worker_timeout", "100")  # as worker-gpu runs (platform/Procfile)
     # Workers on the GPU queue only: the embed jobs that ready videos queue on the CPU queue are
     # the index's work, measured by the embedding benchmark.
     workers.append(subprocess.Popen(
         [sys.executable, "manage.py", "rundramatiq", "--processes", str(processes), "--threads", str(threads),
-         "--queues", "gpu"], cwd=ROOT, env={**env, "dramatiq_queue_prefetch": prefetch},
+         "--queues", "gpu"], cwd=ROOT, env={**env, "dramatiq_queue_prefetch": prefetch, "dramatiq_worker_timeout": poll_ms},
         stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, start_new_session=True,
     ))
     warm = [render_job_create(prompt=f"warm-up {n}", sound="a hum", seed=n)[0].pk for n in range(8)]
@@ -211,7 +212,7 @@ def _measure(env: dict, workers: list) -> dict:
     return {
         "services": "postgresql, redis, seaweedfs s3",
         "renderer": "null (no model compute)",
-        "workers": f"1 rundramatiq x {processes} processes x {threads} threads, prefetch {prefetch}, gpu queue",
+        "workers": f"1 rundramatiq x {processes} processes x {threads} threads, prefetch {prefetch}, poll {poll_ms} ms, gpu queue",
         "media": "9 frames 64x64 H.264 + 1.125 s of 16 kHz mono AAC, and a JPEG thumbnail",
         "overhead_per_job_ms": {"p50_total": median("total"), "p50_queue": median("queue"), "p50_model": median("model"),
                                 "p50_platform": median("overhead"),

@@ -1,10 +1,14 @@
 """Dramatiq actors: thin adapters that take ids and call services.
 
 Delivery is at least once, so every actor is idempotent. CPU work (embedding,
-indexing) and GPU work (rendering) go to separate queues.
+indexing) and GPU work (rendering) go to separate queues. Actors return None: there is no
+results backend, and Dramatiq warns on every message whose actor returns a value; what an
+actor did goes to the log.
 """
 
 from __future__ import annotations
+
+import logging
 
 import dramatiq
 from django.conf import settings
@@ -15,6 +19,7 @@ from generation.fleet import GPU_QUEUE
 from generation.renderer import ConfigurationError
 
 CPU_QUEUE = "cpu"
+logger = logging.getLogger("tailor.job")
 
 
 @dramatiq.actor(queue_name=CPU_QUEUE, max_retries=5, min_backoff=1_000, max_backoff=60_000, time_limit=10 * 60_000)
@@ -27,9 +32,9 @@ def embed_videos(video_ids: list[int]) -> None:
 
 
 @dramatiq.actor(queue_name=CPU_QUEUE, max_retries=3, time_limit=60_000)
-def ping(token: str) -> str:
+def ping(token: str) -> None:
     """A no-op job the health checks and tests send through the broker."""
-    return token
+    logger.info("ping token=%s", token)
 
 
 @dramatiq.actor(
@@ -40,7 +45,7 @@ def ping(token: str) -> str:
     time_limit=settings.RENDER_TIME_LIMIT_S * 1000,
     throws=(ConfigurationError,),
 )
-def render(job_id: int) -> str:
+def render(job_id: int) -> None:
     """Render one job (and compatible queued ones with it) into a ready video. Sent to the shared
     gpu queue, or to gpu.<model> when a worker keeps the model warm (generation/fleet.py)."""
     from generation.rendering import render_job_run
@@ -48,29 +53,31 @@ def render(job_id: int) -> str:
     message = CurrentMessage.get_current_message()
     limit = message.options.get("max_retries", settings.RENDER_MAX_RETRIES) if message else settings.RENDER_MAX_RETRIES
     final = message is not None and message.options.get("retries", 0) >= limit
-    return render_job_run(job_id=job_id, final=final)
+    outcome = render_job_run(job_id=job_id, final=final)
+    if outcome != "done":  # a finished render logs itself ("render ready")
+        logger.info("render job=%s outcome=%s", job_id, outcome)
 
 
 @dramatiq.actor(queue_name=CPU_QUEUE, max_retries=3, time_limit=5 * 60_000)
-def renders_recover() -> int:
-    """Send again the render jobs whose worker died or whose message was lost."""
+def renders_recover() -> None:
+    """Send again the render jobs whose worker died or whose message was lost (logged when any)."""
     from generation.rendering import renders_recover as recover
 
-    return recover()
+    recover()
 
 
 @dramatiq.actor(queue_name=CPU_QUEUE, max_retries=3, min_backoff=10_000, time_limit=30 * 60_000)
-def renders_plan(user_ids: list[int] | None = None, everyone: bool = False, budget: int | None = None) -> dict:
+def renders_plan(user_ids: list[int] | None = None, everyone: bool = False, budget: int | None = None) -> None:
     """Find content gaps and queue renders for them, shared by taste clusters where possible
     (user_ids, everyone: a newcomer's first renders, one for each of their interests)."""
     from generation.planning import renders_plan as plan
 
-    return plan(user_ids=user_ids, everyone=everyone, budget=budget)
+    plan(user_ids=user_ids, everyone=everyone, budget=budget)  # logs "renders planned"
 
 
 @dramatiq.actor(queue_name=CPU_QUEUE, max_retries=3, min_backoff=60_000, time_limit=30 * 60_000)
-def orphans_prune() -> dict:
+def orphans_prune() -> None:
     """Delete rendered objects no Video points at, and abort multipart uploads left open."""
     from generation.rendering import orphans_prune as prune
 
-    return prune()
+    logger.info("orphans pruned %s", prune())

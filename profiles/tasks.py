@@ -2,9 +2,13 @@
 
 from __future__ import annotations
 
+import logging
+
 import dramatiq
 
 from generation.tasks import CPU_QUEUE
+
+logger = logging.getLogger("tailor.job")
 
 
 @dramatiq.actor(queue_name=CPU_QUEUE, max_retries=3, min_backoff=5_000, time_limit=30 * 60_000)
@@ -30,12 +34,13 @@ def interests_recluster_all() -> None:
 
 
 @dramatiq.actor(queue_name=CPU_QUEUE, max_retries=3, min_backoff=10_000, time_limit=30 * 60_000)
-def index_snapshot() -> dict:
+def index_snapshot() -> None:
     """Publish the item index as a versioned snapshot for the web replicas (when snapshots are on)."""
     from django.conf import settings
 
     from profiles.snapshots import snapshot_publish
 
     if not settings.INDEX_SNAPSHOTS:
-        return {"skipped": "TAILOR_INDEX_SNAPSHOTS is off"}
-    return snapshot_publish(name="items")
+        logger.info("index snapshot skipped: TAILOR_INDEX_SNAPSHOTS is off")
+        return
+    logger.info("index snapshot published %s", snapshot_publish(name="items"))
