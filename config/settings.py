@@ -255,6 +255,11 @@ RENDER_PLAN_BUDGET = env_int("TAILOR_RENDER_PLAN_BUDGET", 8, min_value=0)  # ren
 WORKER_MODELS = env_list("TAILOR_WORKER_MODELS", [])
 WORKER_ADVERTISE = env_bool("TAILOR_WORKER_ADVERTISE", True)  # GPU workers on a real broker write heartbeats
 FLEET_HEARTBEAT_S = env_float("TAILOR_FLEET_HEARTBEAT_S", 10.0, min_value=0.2)  # stale after 3 missed beats
+# GPU workers on PostgreSQL commit their job-state writes (claims, stages, progress, heartbeats)
+# without waiting for the WAL flush: a database crash can lose the last fraction of a second of
+# them, which leases and conditional updates already survive (the job is claimed again). The
+# transaction that creates a ready video still waits for the flush.
+WORKER_ASYNC_COMMIT = env_bool("TAILOR_WORKER_ASYNC_COMMIT", True)
 RENDER_WARM_MAX = env_int("TAILOR_RENDER_WARM_MAX", 4, min_value=1)  # pipelines (video and audio) one worker holds
 MEDIA_MULTIPART_THRESHOLD = env_int("TAILOR_MEDIA_MULTIPART_THRESHOLD", 16 * 1024 * 1024, min_value=64 * 1024)
 

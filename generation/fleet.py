@@ -24,6 +24,7 @@ from datetime import timedelta
 
 from django.conf import settings
 from django.db import DatabaseError, close_old_connections, connection
+from django.db.backends.signals import connection_created
 from django.utils import timezone
 from dramatiq.middleware import Middleware
 
@@ -80,6 +81,19 @@ def models_warm(names: list[str]) -> list[str]:
     return warm
 
 
+COMMIT_ASYNC_UID = "tailor-gpu-worker-commit-async"
+
+
+def commit_async(sender, **kwargs) -> None:
+    """A GPU worker's new PostgreSQL session commits without waiting for the WAL flush
+    (settings.WORKER_ASYNC_COMMIT says why that is safe); rendering.py makes the transaction
+    that publishes a video wait for it again."""
+    db = kwargs["connection"]
+    if db.vendor == "postgresql":
+        with db.cursor() as cursor:
+            cursor.execute("SET synchronous_commit TO off")
+
+
 def routes_clear() -> None:
     global _routes
     with _routes_lock:
@@ -98,17 +112,27 @@ class FleetMiddleware(Middleware):
         self.done = 0
         self._lock = threading.Lock()
 
-    def after_worker_boot(self, broker, worker):
+    @staticmethod
+    def _gpu_worker(worker) -> bool:
+        """A worker process on a real broker that renders (a worker on gpu.<model> alone does too)."""
         whitelist = worker.consumer_whitelist
-        if settings.BROKER_KIND == "stub" or not settings.WORKER_ADVERTISE:
-            return  # one process does everything: nothing to route
-        if whitelist and not any(queue.split(".")[0] == GPU_QUEUE for queue in whitelist):
-            return  # a CPU worker (a worker on gpu.<model> alone is a GPU worker too)
+        if settings.BROKER_KIND == "stub":
+            return False  # one process does everything, web included
+        return not whitelist or any(queue.split(".")[0] == GPU_QUEUE for queue in whitelist)
+
+    def before_worker_boot(self, broker, worker):
+        if self._gpu_worker(worker) and settings.WORKER_ASYNC_COMMIT:
+            connection_created.connect(commit_async, dispatch_uid=COMMIT_ASYNC_UID)  # before any thread connects
+
+    def after_worker_boot(self, broker, worker):
+        if not self._gpu_worker(worker) or not settings.WORKER_ADVERTISE:
+            return
         self._stop.clear()
         self._thread = threading.Thread(target=self._run, args=(broker, worker), name="fleet-heartbeat", daemon=True)
         self._thread.start()
 
     def before_worker_shutdown(self, broker, worker):
+        connection_created.disconnect(dispatch_uid=COMMIT_ASYNC_UID)
         if self._thread is None:
             return
         self._stop.set()

@@ -272,6 +272,9 @@ def _publish(job: RenderJob, worker: str) -> None:
     video_key = storage.media_upload(f"{job.object_stem}.mp4", video_path, content_type="video/mp4", retry=retry)
     thumb_key = storage.media_upload(f"{job.object_stem}.jpg", thumb_path, content_type="image/jpeg", retry=retry)
     with transaction.atomic():
+        if connection.vendor == "postgresql" and settings.WORKER_ASYNC_COMMIT:
+            with connection.cursor() as cursor:  # this commit waits for the flush, whatever the session says
+                cursor.execute("SET LOCAL synchronous_commit TO on")
         video = Video.objects.create(
             source=Video.Source.GENERATED, title=job.title or _title(job), description=job.prompt,
             tags=[t for t in [job.family, "made for you"] if t], prompt=job.prompt,

@@ -109,6 +109,41 @@ def test_a_worker_started_on_its_model_queue_alone_advertises_it_and_withdraws_o
     assert middleware._thread is None and not GpuWorker.objects.exists()
 
 
+@pytest.mark.skipif(connection.vendor != "postgresql", reason="synchronous_commit is PostgreSQL's")
+def test_a_gpu_worker_commits_job_states_without_waiting_for_the_flush_but_not_a_ready_video(broker, settings, make_user):
+    from types import SimpleNamespace
+
+    from django.db import connections
+    from django.test.utils import CaptureQueriesContext
+
+    from generation.fleet import FleetMiddleware
+    from generation.rendering import render_job_run
+
+    def session_setting() -> str:
+        connections.close_all()  # the next query opens a new session
+        with connection.cursor() as cursor:
+            cursor.execute("SHOW synchronous_commit")
+            return cursor.fetchone()[0]
+
+    settings.BROKER_KIND, settings.WORKER_ADVERTISE, settings.WORKER_ASYNC_COMMIT = "redis", False, True
+    middleware = FleetMiddleware()
+    middleware.before_worker_boot(broker, SimpleNamespace(consumer_whitelist={"cpu"}))
+    assert session_setting() == "on"  # a CPU worker's writes are not job states
+    gpu = SimpleNamespace(consumer_whitelist={GPU_QUEUE})
+    middleware.before_worker_boot(broker, gpu)
+    try:
+        assert session_setting() == "off"
+        job, _ = render_job_create(prompt=PROMPT, sound=SOUND, seed=11, user=make_user(), model="null")
+        with CaptureQueriesContext(connection) as queries:
+            assert render_job_run(job_id=job.pk, worker="gpu:1") == "done"
+        sql = [q["sql"] for q in queries.captured_queries]
+        insert = next(n for n, q in enumerate(sql) if q.startswith('INSERT INTO "generation_video"'))
+        assert "SET LOCAL synchronous_commit TO on" in sql[insert - 1]  # the ready video waits for the flush
+    finally:
+        middleware.before_worker_shutdown(broker, gpu)
+    assert session_setting() == "on"
+
+
 def test_a_worker_on_the_shared_queue_renders_a_routed_job_in_process(broker, worker, make_user):
     """The in-process worker consumes every queue, model queues declared later included."""
     _advertise("gpu-host:3", ["null"])
