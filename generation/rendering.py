@@ -86,9 +86,10 @@ def render_job_create(
     return job, created
 
 
-def _send(job_id: int, model: str, *, queue: str | None = None) -> str:
+def _send(job_id: int, model: str, *, queue: str | None = None, delay_ms: int | None = None) -> str:
     """Send the job's message to a worker that keeps its model warm, if one is live, else to
-    the shared GPU queue (generation/fleet.py); `queue` when the caller recorded it already."""
+    the shared GPU queue (generation/fleet.py); `queue` when the caller recorded it already;
+    `delay_ms` to have it delivered no sooner."""
     from generation.tasks import render
 
     recorded, queue = queue, queue or fleet.queue_for(model)
@@ -100,7 +101,7 @@ def _send(job_id: int, model: str, *, queue: str | None = None) -> str:
     if queue != message.queue_name:
         render.broker.declare_queue(queue)
         message = message.copy(queue_name=queue)
-    render.broker.enqueue(message)
+    render.broker.enqueue(message, delay=delay_ms)
     if recorded is None:
         RenderJob.objects.filter(pk=job_id).exclude(queue=queue).update(queue=queue)
     return queue
@@ -174,17 +175,18 @@ def render_job_run(*, job_id: int, worker: str | None = None, final: bool = Fals
     """Take a job (and compatible queued ones, as one batch) from queued to ready. Idempotent."""
     worker = worker or worker_name()
 
-    # 1. Claim, waiting out the lease of a worker that died holding the job.
+    # 1. Claim. A job another worker holds is left to it, and this message comes back when that
+    # worker's lease would run out, to take the job over if the worker died meanwhile (a message
+    # redelivered from a dead worker, or a batch-mate's own message while its batch renders).
+    # Nothing waits here: a worker thread, a GPU's only one, is never held by a job it cannot run.
     claimed = _claim([job_id], worker)
     if not claimed:
-        job = RenderJob.objects.filter(pk=job_id).only("state", "heartbeat_at").first()
+        job = RenderJob.objects.filter(pk=job_id).only("state", "heartbeat_at", "model").first()
         if job is None or job.state not in RenderJob.ACTIVE:
             return "skipped"
         age = (timezone.now() - job.heartbeat_at).total_seconds() if job.heartbeat_at else 0.0
-        time.sleep(max(0.0, settings.RENDER_LEASE_S - age) + 0.2)
-        claimed = _claim([job_id], worker)
-        if not claimed:
-            return "busy"
+        _send(job_id, job.model, delay_ms=int(1000 * (max(0.0, settings.RENDER_LEASE_S - age) + 0.2)))
+        return "deferred"
 
     # 2. Batch: claim queued jobs for the same model and parameters, to render in one call.
     primary = claimed[0]

@@ -279,6 +279,32 @@ def test_worker_killed_mid_render_the_job_is_redelivered_exactly_once(broker, wo
     assert storage.multipart_open("renders/") == []
 
 
+def test_a_message_for_a_job_another_worker_holds_does_not_hold_a_worker_thread(broker, worker, settings, make_user):
+    """A batch-mate's own message (its job claimed into another worker's batch), or one redelivered
+    while a dead holder's lease runs: it comes back when the lease would end, instead of a worker
+    thread (a GPU's only one) sleeping that long; then it takes the job over if the holder is gone."""
+    from django.db import transaction
+
+    from generation.rendering import _claim
+
+    settings.RENDER_LEASE_S = 8.0
+    viewer = make_user()
+    with transaction.atomic():  # held before their messages go out
+        held = [render_job_create(prompt=PROMPT, sound=SOUND, seed=40 + n, user=viewer, model="null")[0].pk for n in range(2)]
+        assert len(_claim(held, "other:1")) == 2
+    started = time.monotonic()
+    free, _ = render_job_create(prompt=PROMPT, sound=SOUND, seed=50, user=viewer, model="null")
+    _wait(lambda: RenderJob.objects.filter(pk=free.pk, state=State.READY).exists(), timeout=30, what="the free job")
+    # Both worker threads were free for it: sleeping out the two leases would have taken 8 s.
+    assert time.monotonic() - started < 5.0
+    assert sorted(RenderJob.objects.filter(pk__in=held).values_list("state", "worker")) == [(State.RENDERING, "other:1")] * 2
+    # The holder never reports again: when its lease ends, the messages come back and take the jobs over.
+    _wait(lambda: RenderJob.objects.filter(pk__in=held, state=State.READY).count() == 2, timeout=60, what="the takeover")
+    assert all(j.attempts == 2 and j.worker != "other:1" for j in RenderJob.objects.filter(pk__in=held))
+    assert Video.objects.filter(render_job__in=held).count() == 2
+    _drain(broker, worker)
+
+
 def test_storage_outage_during_upload_retries_until_it_is_back(broker, worker, settings, make_user, tmp_path):
     settings.RENDER_MAX_RETRIES, settings.RENDER_MIN_BACKOFF_MS, settings.RENDER_MAX_BACKOFF_MS = 10, 200, 2000
     if django_settings.USE_S3:
