@@ -14,7 +14,6 @@ from __future__ import annotations
 import json
 import os
 import shutil
-import signal
 import subprocess
 import sys
 import tempfile
@@ -129,7 +128,8 @@ def _wait_feed(base: str, token: str, proc: subprocess.Popen, timeout: float = 3
 def main() -> dict:
     import psycopg
 
-    from tests.services import POSTGRES_URL, S3_ENDPOINT, S3_KEY, S3_SECRET, SeaweedFS, port_open, weed_binary
+    from tests.services import (POSTGRES_URL, S3_ENDPOINT, S3_KEY, S3_SECRET, SeaweedFS, port_open, process_groups_stop,
+                                weed_binary)
 
     for port, what in ((5432, "PostgreSQL"), (6379, "Redis")):
         if not port_open("127.0.0.1", port):
@@ -213,13 +213,7 @@ def main() -> dict:
             if proc.poll() is not None:
                 raise RuntimeError(f"a replica died during the run: {(root_dir / 'web-0.log').read_text()[-1000:]}")
     finally:
-        for proc in replicas:
-            try:
-                os.killpg(proc.pid, signal.SIGTERM)
-            except ProcessLookupError:
-                pass
-        for proc in replicas:
-            proc.wait(30)
+        process_groups_stop(replicas)
         try:
             from django.db import connections
 

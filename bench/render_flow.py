@@ -23,6 +23,8 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
+from tests.services import process_groups_stop  # noqa: E402
+
 PG = os.environ.get("BENCH_POSTGRES_URL", "postgres://postgres@127.0.0.1:5432/postgres")
 REDIS = os.environ.get("BENCH_REDIS_URL", "redis://127.0.0.1:6379/14")
 S3 = "http://127.0.0.1:8333"
@@ -93,10 +95,7 @@ def main() -> dict:
                 time.sleep(0.5)
         return _measure(env, workers)
     finally:
-        for proc in workers:
-            os.killpg(proc.pid, signal.SIGTERM)
-        for proc in workers:
-            proc.wait(30)
+        process_groups_stop(workers)
         from django.db import connections
 
         connections.close_all()

@@ -159,9 +159,11 @@ def _claim(ids: list[int], worker: str, *, lease_expired: bool = True) -> list[R
     return sorted(jobs, key=lambda job: (job.created_at, job.pk))
 
 
-def _advance(job: RenderJob, worker: str, frm: str, to: str, **fields) -> bool:
-    """Move a job we hold to its next stage; False if we no longer hold it (cancelled, or lost)."""
-    return bool(RenderJob.objects.filter(pk=job.pk, state=frm, worker=worker).update(
+def _advance(job: RenderJob, worker: str, frm: str | tuple[str, ...], to: str, **fields) -> bool:
+    """Move a job we hold (in state `frm`, or one of them) to its next stage; False if we no longer
+    hold it (cancelled, or lost)."""
+    states = (frm,) if isinstance(frm, str) else frm
+    return bool(RenderJob.objects.filter(pk=job.pk, state__in=states, worker=worker).update(
         state=to, heartbeat_at=timezone.now(), **fields
     ))
 
@@ -264,9 +266,7 @@ def _publish(job: RenderJob, worker: str) -> None:
     if not meta_path.exists():
         return  # interrupted before encoding (cancelled)
     # Encoded now or by an earlier attempt (then the job is still "rendering"); cancelled or lost: stop.
-    if not RenderJob.objects.filter(pk=job.pk, worker=worker, state__in=[State.RENDERING, State.ENCODING]).update(
-        state=State.UPLOADING, progress=100, heartbeat_at=timezone.now()
-    ):
+    if not _advance(job, worker, (State.RENDERING, State.ENCODING), State.UPLOADING, progress=100):
         return
     info = json.loads(meta_path.read_text())
     # Only a retry can find parts of an earlier upload of these keys left open (`job` was read after the claim).
