@@ -220,6 +220,9 @@ EMBEDDER_MODEL = env_str("TAILOR_EMBEDDER_MODEL", "")
 EMBEDDER_DEVICE = env_str("TAILOR_EMBEDDER_DEVICE", "cpu")
 EMBEDDER_BATCH_SIZE = env_int("TAILOR_EMBEDDER_BATCH_SIZE", 32, min_value=1, max_value=4096)
 EMBEDDER_BACKEND = env_str("TAILOR_EMBEDDER_BACKEND", "auto", choices=("auto", "torch", "onnx-int8"))
+# Tests only: move every vector to about this cosine from where it was (0: off), the size of
+# the int8 embedder's drift between CPUs; the suite must pass with it (README, Tests).
+EMBEDDER_PERTURB = env_float("TAILOR_EMBEDDER_PERTURB", 0.0, min_value=0.0, max_value=1.0)
 INDEX_DIR = env_path("TAILOR_INDEX_DIR", DATA_DIR / "index")
 INDEX_SYNC_SECONDS = env_float("TAILOR_INDEX_SYNC_SECONDS", 1.0, min_value=0.0)
 INDEX_EXACT_MAX = env_int("TAILOR_INDEX_EXACT_MAX", 200_000, min_value=1)

@@ -80,7 +80,10 @@ def simulate(
         raise ValueError(f"unknown policies: {', '.join(sorted(unknown))}")
     tastes = hidden_tastes(n=users, seed=seed)
     User = get_user_model()
-    report: dict = {"viewers": users, "sessions": sessions, "page_size": page_size, "like_rate": {}}
+    # expected_like_rate is the mean like probability of what was shown: the same comparison
+    # without the coin flips' noise, which at a few hundred impressions a session is larger
+    # than the gap between two feeds.
+    report: dict = {"viewers": users, "sessions": sessions, "page_size": page_size, "like_rate": {}, "expected_like_rate": {}}
     for policy in policies:
         rng = random.Random(seed + 1)
         viewers = []
@@ -89,9 +92,10 @@ def simulate(
             user.interactions.all().delete()
             user.interests.all().delete()
             viewers.append(user)
-        rates = []
+        rates, expected = [], []
         for session in range(sessions):
             likes = shown = 0
+            chance = 0.0
             for user, taste in zip(viewers, tastes):
                 if policy == "tailor":
                     page = [item.video for item in feed_page_serve(user=user, size=page_size).items]
@@ -102,6 +106,7 @@ def simulate(
                 for video in page:
                     affinity = taste.affinity(from_bytes(video.embedding))
                     shown += 1
+                    chance += like_probability(affinity)
                     if rng.random() < like_probability(affinity):
                         likes += 1
                         interaction_record(user=user, video=video, kind="like")
@@ -111,6 +116,8 @@ def simulate(
                     else:
                         interaction_record(user=user, video=video, kind="skip")
             rates.append(round(likes / max(shown, 1), 4))
+            expected.append(round(chance / max(shown, 1), 4))
             progress(f"{policy}: session {session + 1}/{sessions} like rate {rates[-1]:.3f}")
         report["like_rate"][policy] = rates
+        report["expected_like_rate"][policy] = expected
     return report

@@ -12,14 +12,28 @@ Backends (TAILOR_EMBEDDER_BACKEND):
   here with torch.onnx and onnxruntime.quantization. `make bench` (embedding) measures
   both and the accuracy loss (cosine to fp32).
 - auto (default): onnx-int8 where the model can be exported (mean pooling), else torch.
+
+The export runs once per data dir: a file lock serialises threads and processes (a CPU
+worker's threads all want the embedder at start-up, and torch.onnx.export is not
+re-entrant), and the library warnings it raises (TracerWarnings, ONNX Runtime's
+pre-processing advice) are for us, not for whoever runs `make run`.
+
+TAILOR_EMBEDDER_PERTURB (tests only) adds seeded noise to every vector, of a size that
+leaves it at that cosine to the original: ONNX Runtime's int8 kernels differ by instruction
+set (VNNI, AVX-512, AVX2), so another CPU's vectors sit at cosine ~0.98-0.99 to ours, and a
+test that still passes under the perturbation passes there too.
 """
 
 from __future__ import annotations
 
+import contextlib
+import fcntl
 import hashlib
 import logging
 import os
 import threading
+import warnings
+import zlib
 from functools import lru_cache
 from pathlib import Path
 
@@ -30,6 +44,11 @@ from core.vec import from_bytes, normalize, to_bytes
 
 logger = logging.getLogger("tailor.embedding")
 _lock = threading.Lock()
+_backend_lock = threading.Lock()
+# Dynamic int8 quantisation of the weights. reduce_range keeps U8S8 products inside int16 on
+# CPUs without VNNI (ONNX Runtime documents the saturation on AVX2 / AVX-512 without VNNI), so
+# vectors agree across machines; README (Benchmarks) has the measurements behind the choice.
+QUANTISATION = {"weight_type": "QInt8", "per_channel": True, "reduce_range": True}
 
 
 def model_name() -> str:
@@ -43,7 +62,9 @@ def model_name() -> str:
 @lru_cache(maxsize=1)
 def _model():
     from sentence_transformers import SentenceTransformer
+    from transformers.utils import logging as transformers_logging
 
+    transformers_logging.disable_progress_bar()  # a "Loading weights" bar on every start tells a viewer nothing
     name = model_name()
     logger.info("embedder loading model=%s device=%s", name, settings.EMBEDDER_DEVICE)
     return SentenceTransformer(name, device=settings.EMBEDDER_DEVICE, local_files_only=True)
@@ -80,14 +101,51 @@ class OnnxEncoder:
         return normalize(out)
 
 
-def onnx_export(model, directory: Path) -> Path:
-    """Export the model's transformer to ONNX and quantise it to int8; atomic, reused if present."""
-    import torch
-    from onnxruntime.quantization import QuantType, quantize_dynamic
+@contextlib.contextmanager
+def _file_lock(path: Path):
+    """An exclusive lock across threads (flock is per open file) and processes."""
+    path.parent.mkdir(parents=True, exist_ok=True)
+    with open(path, "a") as handle:
+        fcntl.flock(handle, fcntl.LOCK_EX)
+        try:
+            yield
+        finally:
+            fcntl.flock(handle, fcntl.LOCK_UN)
 
+
+def onnx_export(model, directory: Path) -> Path:
+    """Export the model's transformer to ONNX and quantise it to int8: once per directory,
+    whoever asks first (threads and processes wait on a file lock), atomic, reused if present."""
     target = directory / "model-int8.onnx"
     if target.exists():
         return target
+    with _file_lock(directory.with_name(directory.name + ".lock")):
+        if target.exists():  # another thread or process exported it while we waited
+            return target
+        logger.warning("preparing the text embedder: a one-time int8 export (about 20 s)")
+        advice = _OnnxRuntimeAdvice()
+        root = logging.getLogger()
+        root.addFilter(advice)
+        try:
+            with warnings.catch_warnings():
+                warnings.simplefilter("ignore")  # TracerWarnings about shapes the dynamic axes cover
+                _onnx_export(model, directory, target)
+        finally:
+            root.removeFilter(advice)
+    return target
+
+
+class _OnnxRuntimeAdvice(logging.Filter):
+    """ONNX Runtime's quantiser logs "consider pre-processing" through the root logger."""
+
+    def filter(self, record: logging.LogRecord) -> bool:
+        return "onnxruntime" not in record.pathname
+
+
+def _onnx_export(model, directory: Path, target: Path) -> None:
+    import torch
+    from onnxruntime.quantization import QuantType, quantize_dynamic
+
     directory.mkdir(parents=True, exist_ok=True)
     transformer, tokenizer = model[0].auto_model, model[0].tokenizer
     sample = tokenizer(["an example sentence", "another"], padding=True, return_tensors="pt")
@@ -111,10 +169,10 @@ def onnx_export(model, directory: Path) -> Path:
             dynamic_axes={n: {0: "batch", 1: "tokens"} for n in [*names, "last_hidden_state"]},
             opset_version=17, dynamo=False,
         )
-    quantize_dynamic(str(fp32), str(tmp), weight_type=QuantType.QInt8, per_channel=True)
+    options = {**QUANTISATION, "weight_type": getattr(QuantType, QUANTISATION["weight_type"])}
+    quantize_dynamic(str(fp32), str(tmp), **options)
     fp32.unlink()
     os.replace(tmp, target)
-    return target
 
 
 def _onnx_supported(model) -> bool:
@@ -123,8 +181,13 @@ def _onnx_supported(model) -> bool:
     return mode == "mean" and type(model[0]).__name__ == "Transformer"
 
 
-@lru_cache(maxsize=1)
 def _backend() -> tuple[str, OnnxEncoder | None]:
+    with _backend_lock:  # the first caller builds it; threads that come meanwhile wait for it
+        return _backend_build()
+
+
+@lru_cache(maxsize=1)
+def _backend_build() -> tuple[str, OnnxEncoder | None]:
     wanted = settings.EMBEDDER_BACKEND
     if wanted == "torch":
         return "torch", None
@@ -134,7 +197,7 @@ def _backend() -> tuple[str, OnnxEncoder | None]:
             raise RuntimeError(f"TAILOR_EMBEDDER_BACKEND=onnx-int8 needs a mean-pooling transformer; {model_name()} is not")
         logger.warning("embedder model=%s cannot run on onnx-int8; using torch", model_name())
         return "torch", None
-    digest = hashlib.sha256(model_name().encode()).hexdigest()[:16]
+    digest = hashlib.sha256(f"{model_name()}\0{sorted(QUANTISATION.items())}".encode()).hexdigest()[:16]
     path = onnx_export(model, settings.DATA_DIR / "models" / f"onnx-int8-{digest}")
     return "onnx-int8", OnnxEncoder(path, model[0].tokenizer, model.max_seq_length)
 
@@ -148,7 +211,19 @@ def dimension() -> int:
 
 
 def text_hash(text: str) -> str:
-    return hashlib.sha256(f"{model_name()}\0{backend_name()}\0{text}".encode()).hexdigest()
+    perturb = f"\0perturb={settings.EMBEDDER_PERTURB}" if settings.EMBEDDER_PERTURB else ""
+    return hashlib.sha256(f"{model_name()}\0{backend_name()}{perturb}\0{text}".encode()).hexdigest()
+
+
+def perturb(texts: list[str], vectors: np.ndarray, cosine: float) -> np.ndarray:
+    """Each vector moved to about `cosine` from where it was, by Gaussian noise seeded by its
+    text (the same text moves the same way in every process). E[cos] = 1/sqrt(1 + d*sigma^2)."""
+    dim = vectors.shape[1]
+    sigma = np.sqrt((1.0 / cosine**2 - 1.0) / dim)
+    noise = np.stack([
+        np.random.default_rng(zlib.crc32(t.encode())).standard_normal(dim).astype(np.float32) for t in texts
+    ])
+    return normalize(vectors + sigma * noise)
 
 
 def encode_torch(texts: list[str]) -> np.ndarray:
@@ -165,9 +240,10 @@ def encode_torch(texts: list[str]) -> np.ndarray:
 def _encode(texts: list[str]) -> np.ndarray:
     with _lock:  # one forward pass at a time; the backend already uses every core
         name, onnx = _backend()
-        if onnx is not None:
-            return onnx.encode(texts, settings.EMBEDDER_BATCH_SIZE)
-        return encode_torch(texts)
+        vectors = onnx.encode(texts, settings.EMBEDDER_BATCH_SIZE) if onnx is not None else encode_torch(texts)
+    if settings.EMBEDDER_PERTURB:
+        vectors = perturb(texts, vectors, settings.EMBEDDER_PERTURB)
+    return vectors
 
 
 def embed_texts(texts: list[str], *, cache: bool = True) -> np.ndarray:
@@ -190,6 +266,3 @@ def embed_texts(texts: list[str], *, cache: bool = True) -> np.ndarray:
         cached.update(zip(missing, fresh))
     return np.vstack([cached[k] for k in keys]).astype(np.float32)
 
-
-def embed_text(text: str) -> np.ndarray:
-    return embed_texts([text])[0]
