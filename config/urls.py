@@ -1,34 +1,38 @@
-from django.conf import settings
 from django.contrib import admin
+from django.contrib.auth import views as auth_views
 from django.urls import include, path, re_path
 from django.views import defaults as _defaults
-from django.views.static import serve
 
 from config.api_urls import v1 as api_v1
+from core.clientip import client_ip
+from core.media import media
+from core.throttles import email_ident, throttle_wait, throttled_response
 from core.views import dashboard, dashboard_json, healthz
+
+
+def password_reset(request, *args, **kwargs):
+    """Django's password reset, with each POST counted per client address and per email asked
+    for: neither a script nor a mail-bomb of one inbox gets far."""
+    if request.method == "POST":
+        wait = throttle_wait(request, "password_reset", client_ip(request), email_ident(request.POST.get("email", "")))
+        if wait is not None:
+            return throttled_response(request, wait)
+    return auth_views.PasswordResetView.as_view()(request, *args, **kwargs)
+
 
 urlpatterns = [
     path("healthz", healthz, name="healthz"),
     path("ops/", dashboard, name="dashboard"),
     path("ops/data.json", dashboard_json, name="dashboard-data"),
     path("admin/", admin.site.urls),
+    path("accounts/password_reset/", password_reset, name="password_reset"),  # before the include: it wins
     path("accounts/", include("django.contrib.auth.urls")),
     path("api/v1/", include((api_v1, "v1"))),
     path("api/", include(("config.api_urls", "api"))),
+    # Local media through the authorising view only (it serves nothing when USE_S3 is on).
+    re_path(r"^media/(?P<path>.+)$", media, name="media"),
     path("", include("feed.urls")),
 ]
-
-
-
-def media(request, path):
-    # MEDIA_ROOT is read per request, not frozen when the URLconf loads.
-    return serve(request, path, document_root=settings.MEDIA_ROOT)
-
-
-if not settings.USE_S3:
-    # Embedded mode serves its local media itself; with S3 the browser fetches presigned URLs.
-    # Render keys are sha256 digests, so a URL is as hard to guess as a presigned one.
-    urlpatterns.append(re_path(r"^media/(?P<path>.*)$", media))
 
 
 def _json_or_html(status: int, detail: str, fallback):

@@ -9,16 +9,17 @@ from django.contrib import messages
 from django.contrib.auth import login, logout
 from django.contrib.auth.decorators import login_required
 from django.contrib.auth.forms import UserCreationForm
+from django.core.cache import cache
 from django.core.exceptions import ValidationError
 from django.http import HttpResponseBadRequest, JsonResponse
 from django.shortcuts import redirect, render
 from django.views.decorators.http import require_POST
 
+from core.throttles import web_throttle
 from feed.services import feed_page_serve
 from generation.models import RenderJob
 from generation.planning import QuotaExceeded, first_renders_request, render_request_for_user
-from generation.selectors import render_jobs_visible
-from generation.storage import media_url
+from generation.selectors import render_jobs_visible, video_media_urls
 from profiles import services as profile_services
 from profiles.models import Interest, Profile
 from profiles.topics import TOPICS
@@ -30,16 +31,11 @@ def _needs_onboarding(user) -> bool:
 
 
 def _cards(page):
-    return [
-        {
-            "item": item,
-            "video": item.video,
-            "src": media_url(item.video.video_key) if item.video.video_key else item.video.video_url,
-            "poster": media_url(item.video.thumbnail_key) if item.video.thumbnail_key else "",
-            "hue": (item.video.pk * 47) % 360,
-        }
-        for item in page.items
-    ]
+    cards = []
+    for item in page.items:
+        src, poster = video_media_urls(video=item.video)
+        cards.append({"item": item, "video": item.video, "src": src, "poster": poster, "hue": (item.video.pk * 47) % 360})
+    return cards
 
 
 @login_required
@@ -61,12 +57,19 @@ def feed_page(request):
 
 @login_required
 @require_POST
+@web_throttle("user", per="user")
 def interaction_create(request):
     try:
         payload = json.loads(request.body or b"{}")
     except json.JSONDecodeError:
         return JsonResponse({"errors": {"body": "must be JSON"}}, status=400)
-    result = profile_services.interactions_ingest(user=request.user, events=[payload] if isinstance(payload, dict) else payload)
+    events = [payload] if isinstance(payload, dict) else payload
+    if not isinstance(events, list):
+        return JsonResponse({"errors": {"body": "must be an event or a list of events"}}, status=400)
+    # The API's cap, on the count alone, before any event is looked at.
+    if len(events) > settings.API_BATCH_MAX:
+        return JsonResponse({"errors": {"events": f"at most {settings.API_BATCH_MAX} events per request"}}, status=400)
+    result = profile_services.interactions_ingest(user=request.user, events=events)
     status = 400 if result.errors and not (result.created or result.duplicates) else 200
     return JsonResponse(
         {"created": result.created, "duplicates": result.duplicates, "errors": result.errors}, status=status
@@ -81,7 +84,8 @@ def _job_json(job: RenderJob) -> dict:
     data = {"id": job.pk, "state": job.state, "progress": job.progress, "title": job.title, "error": job.error if job.state == "failed" else ""}
     if job.video_id:
         video = job.video
-        data["video"] = {"id": video.pk, "title": video.title, "src": media_url(video.video_key), "poster": media_url(video.thumbnail_key)}
+        src, poster = video_media_urls(video=video)
+        data["video"] = {"id": video.pk, "title": video.title, "src": src, "poster": poster}
     return data
 
 
@@ -114,7 +118,18 @@ def render_status(request, job_id: int):
     return JsonResponse(_job_json(job))
 
 
+def _first_renders_claim(user) -> bool:
+    """True once per viewer and FIRST_RENDERS_EVERY_S: onboarding again (or a reset and onboarding
+    again, or a replayed POST) does not plan another render. cache.add is atomic in Redis and in
+    the per-process cache, so two POSTs at once claim it once."""
+    return cache.add(f"first-renders:{user.pk}:{user.date_joined.timestamp():.0f}", 1, timeout=FIRST_RENDERS_EVERY_S)
+
+
+FIRST_RENDERS_EVERY_S = 24 * 3600
+
+
 @login_required
+@web_throttle("onboarding", per="user")
 def onboarding(request):
     error = ""
     if request.method == "POST":
@@ -125,7 +140,8 @@ def onboarding(request):
         except ValidationError as exc:
             error = "; ".join(exc.messages)
         else:
-            first_renders_request(user=request.user)
+            if _first_renders_claim(request.user):
+                first_renders_request(user=request.user)
             return redirect("feed:home")
     topics = [{"slug": slug, "name": name} for slug, (name, _) in TOPICS.items()]
     return render(request, "feed/onboarding.html", {"topics": topics, "error": error}, status=400 if error else 200)
@@ -156,6 +172,7 @@ def taste(request):
     return render(request, "feed/taste.html", {"rows": rows})
 
 
+@web_throttle("signup")
 def signup(request):
     if request.user.is_authenticated:
         return redirect("feed:home")

@@ -25,7 +25,8 @@ ERRORS = {400: ErrorSerializer, 401: ErrorSerializer, 404: ErrorSerializer, 429:
 
 
 class VideoOut(serializers.ModelSerializer):
-    video_url = serializers.SerializerMethodField(help_text="Presigned, expiring URL (or an external URL)")
+    video_url = serializers.SerializerMethodField(help_text="A URL that works for this viewer: presigned or signed and "
+                                                  "expiring for a private render, public for a public video (or an external URL)")
     thumbnail_url = serializers.SerializerMethodField()
     made_for_you = serializers.SerializerMethodField()
 
@@ -36,10 +37,12 @@ class VideoOut(serializers.ModelSerializer):
         read_only_fields = fields
 
     def get_video_url(self, video) -> str:
-        return media_url(video.video_key) if video.video_key else video.video_url
+        if not video.video_key:
+            return video.video_url
+        return media_url(video.video_key, private=video.made_for_id is not None)
 
     def get_thumbnail_url(self, video) -> str:
-        return media_url(video.thumbnail_key) if video.thumbnail_key else ""
+        return media_url(video.thumbnail_key, private=video.made_for_id is not None) if video.thumbnail_key else ""
 
     def get_made_for_you(self, video) -> bool:
         user = self.context.get("user")

@@ -1,5 +1,7 @@
 from __future__ import annotations
 
+import secrets
+
 from django.conf import settings
 from django.db import models
 from django.utils import timezone
@@ -24,6 +26,9 @@ class Video(models.Model):
     video_url = models.URLField(max_length=1000, blank=True)
     video_key = models.CharField(max_length=500, blank=True)
     thumbnail_key = models.CharField(max_length=500, blank=True)
+    captions_key = models.CharField(max_length=500, blank=True)  # WebVTT beside the MP4: same stem, .vtt
+    # What a generated piece was rendered from (generation/writing/script.py, versioned); {} for the rest.
+    script = models.JSONField(default=dict, blank=True)
     duration_s = models.FloatField(null=True, blank=True)
     fps = models.FloatField(null=True, blank=True)
     width = models.PositiveIntegerField(null=True, blank=True)
@@ -129,6 +134,11 @@ class SafetyDecision(models.Model):
     reason = models.CharField(max_length=300, blank=True)
 
 
+def media_token_new() -> str:
+    """128 random bits: a render's object names, which nothing about its prompt predicts."""
+    return secrets.token_hex(16)
+
+
 class RenderJob(models.Model):
     """One text-to-video render, from a composed prompt to a ready Video. The broker only carries
     its id: this row is the job's state, and claims on it are conditional updates."""
@@ -152,6 +162,8 @@ class RenderJob(models.Model):
 
     # sha256 of prompt, sound, negative prompt, model, seed and parameters: the same render twice is one job.
     key = models.CharField(max_length=64, unique=True, editable=False)
+    # Random, set once when the job is created and kept on the row: every attempt writes the same objects.
+    media_token = models.CharField(max_length=64, unique=True, default=media_token_new, editable=False)
     purpose = models.CharField(max_length=16, choices=Purpose.choices, default=Purpose.REQUEST)
     # A private render for one viewer (deleted with them); None for shared renders.
     user = models.ForeignKey(
@@ -169,6 +181,8 @@ class RenderJob(models.Model):
     model = models.CharField(max_length=100)
     seed = models.BigIntegerField()
     params = models.JSONField(default=dict)  # frames, width, height, steps, fps, guidance
+    # The script every stage renders from (generation/writing/script.py): shots, cast, lines, music.
+    script = models.JSONField(default=dict, blank=True)
 
     state = models.CharField(max_length=16, choices=State.choices, default=State.QUEUED, db_index=True)
     progress = models.PositiveSmallIntegerField(default=0)  # percent of the current attempt
@@ -193,8 +207,9 @@ class RenderJob(models.Model):
 
     @property
     def object_stem(self) -> str:
-        """Deterministic storage keys per job: a retry rewrites the same objects."""
-        return f"renders/{self.key[:2]}/{self.key}"
+        """Storage keys per job, stable across its retries (a retry rewrites the same objects) and
+        random: the key is a digest of the prompt and seed, which is no secret."""
+        return f"renders/{self.media_token[:2]}/{self.media_token}"
 
 
 class GpuWorker(models.Model):

@@ -1,18 +1,28 @@
 """The one module that talks to media storage: S3 through django-storages/boto3, or local disk.
 
 Everything else asks this module for URLs, writes and health; nothing else imports boto3.
+
+Two areas: "media" (rendered videos and thumbnails, handed to viewers through URLs) and
+"private" (index snapshots: every video's vector, never handed to anyone). On S3 both are in
+the one private bucket, "private" under its own prefixes, which no URL from here points at; on
+local disk "private" is INDEX_SNAPSHOT_DIR, outside MEDIA_ROOT, so nothing that serves media
+(our view, or a front proxy given MEDIA_ROOT) can reach it.
 """
 
 from __future__ import annotations
 
+import math
 import os
 import shutil
 import threading
+import time
 from pathlib import Path
+from urllib.parse import quote, urlencode
 
 from django.conf import settings
 from django.core.files.base import ContentFile
 from django.core.files.storage import default_storage
+from django.utils.crypto import constant_time_compare, salted_hmac
 
 
 _clients = threading.local()
@@ -81,14 +91,38 @@ def storage_ping() -> None:
     probe.unlink()
 
 
-def media_save(key: str, data: bytes) -> str:
+def _local_root(area: str) -> Path:
+    if area == "media":
+        return Path(settings.MEDIA_ROOT)
+    if area == "private":
+        return Path(settings.INDEX_SNAPSHOT_DIR)
+    raise ValueError(f"unknown storage area {area!r}")
+
+
+def _local_path(key: str, area: str) -> Path:
+    """A key's file under its area's root; a key that would leave the root (.., absolute) is refused."""
+    root = _local_root(area).resolve()
+    target = (root / key).resolve()
+    if not target.is_relative_to(root) or target == root:
+        raise ValueError(f"storage key {key!r} leaves its area")
+    return target
+
+
+def media_save(key: str, data: bytes, *, area: str = "media") -> str:
     """Write bytes under a deterministic key, replacing what is there; returns the key."""
+    if area != "media" and not settings.USE_S3:
+        target = _local_path(key, area)
+        target.parent.mkdir(parents=True, exist_ok=True)
+        tmp = target.with_name(f".{target.name}.{os.getpid()}.part")
+        tmp.write_bytes(data)
+        os.replace(tmp, target)
+        return key
     if default_storage.exists(key):
         default_storage.delete(key)
     return default_storage.save(key, ContentFile(data))
 
 
-def media_upload(key: str, path: Path, *, content_type: str, retry: bool = True) -> str:
+def media_upload(key: str, path: Path, *, content_type: str, retry: bool = True, area: str = "media") -> str:
     """Upload a file under a deterministic key, replacing what is there.
 
     On S3, files over MEDIA_MULTIPART_THRESHOLD go up in parts; boto3 aborts a failed
@@ -97,7 +131,7 @@ def media_upload(key: str, path: Path, *, content_type: str, retry: bool = True)
     so no orphan parts pile up.
     """
     if not settings.USE_S3:
-        target = Path(settings.MEDIA_ROOT) / key
+        target = _local_path(key, area)
         target.parent.mkdir(parents=True, exist_ok=True)
         tmp = target.with_name(target.name + ".part")
         shutil.copyfile(path, tmp)
@@ -123,7 +157,7 @@ def media_upload(key: str, path: Path, *, content_type: str, retry: bool = True)
     return key
 
 
-def media_download(key: str, path: Path) -> None:
+def media_download(key: str, path: Path, *, area: str = "media") -> None:
     """Stream an object to a local file (atomically: written beside it, then renamed)."""
     tmp = path.with_name(f".{path.name}.{os.getpid()}.part")
     path.parent.mkdir(parents=True, exist_ok=True)
@@ -133,7 +167,7 @@ def media_download(key: str, path: Path) -> None:
         _s3_client(timeout=30).download_file(settings.AWS_STORAGE_BUCKET_NAME, key, str(tmp),
                                              Config=TransferConfig(use_threads=False))
     else:
-        shutil.copyfile(Path(settings.MEDIA_ROOT) / key, tmp)
+        shutil.copyfile(_local_path(key, area), tmp)
     os.replace(tmp, path)
 
 
@@ -160,10 +194,10 @@ def multipart_abort(prefix: str) -> int:
     return len(uploads)
 
 
-def media_keys(prefix: str) -> list[str]:
+def media_keys(prefix: str, *, area: str = "media") -> list[str]:
     """Every stored key under a prefix."""
     if not settings.USE_S3:
-        root = Path(settings.MEDIA_ROOT)
+        root = _local_root(area)
         base = root / prefix
         return sorted(str(p.relative_to(root)) for p in base.rglob("*") if p.is_file()) if base.exists() else []
     client = _s3_client(timeout=30)
@@ -173,10 +207,10 @@ def media_keys(prefix: str) -> list[str]:
     return keys
 
 
-def media_delete(keys: list[str]) -> None:
+def media_delete(keys: list[str], *, area: str = "media") -> None:
     if not settings.USE_S3:
         for key in keys:
-            (Path(settings.MEDIA_ROOT) / key).unlink(missing_ok=True)
+            _local_path(key, area).unlink(missing_ok=True)
         return
     client = _s3_client(timeout=30)
     for start in range(0, len(keys), 1000):
@@ -184,11 +218,51 @@ def media_delete(keys: list[str]) -> None:
                               Delete={"Objects": [{"Key": k} for k in keys[start:start + 1000]], "Quiet": True})
 
 
-def media_read(key: str) -> bytes:
+def media_read(key: str, *, area: str = "media") -> bytes:
+    if area != "media" and not settings.USE_S3:
+        return _local_path(key, area).read_bytes()
     with default_storage.open(key, "rb") as fh:
         return fh.read()
 
 
-def media_url(key: str) -> str:
-    """A URL a browser can fetch: presigned with an expiry on a private bucket, else the public/CDN base."""
-    return default_storage.url(key) if key else ""
+def media_url(key: str, *, private: bool = False) -> str:
+    """A URL a browser can fetch.
+
+    S3: a private object (a viewer's own render) always gets a presigned, expiring URL, even
+    when a public custom domain is set; a public one gets the custom domain if there is one,
+    else a presigned URL (the bucket is private). Local disk: the authorising media view's URL,
+    signed and expiring for a private object, so the link works for whoever it was handed to
+    (a web page, or the mobile app, which sends no session cookie) and for nobody else later."""
+    if not key:
+        return ""
+    if settings.USE_S3:
+        if private:
+            return _s3_client().generate_presigned_url(
+                "get_object", Params={"Bucket": settings.AWS_STORAGE_BUCKET_NAME, "Key": key},
+                ExpiresIn=settings.AWS_QUERYSTRING_EXPIRE,
+            )
+        return default_storage.url(key)
+    url = settings.MEDIA_URL + quote(key)
+    if not private:
+        return url
+    # Expiry rounded up to a tenth of the lifetime: a page reloaded within minutes gets the same
+    # URL, so the browser's cache still works.
+    step = max(60, settings.AWS_QUERYSTRING_EXPIRE // 10)
+    expires = math.ceil((time.time() + settings.AWS_QUERYSTRING_EXPIRE) / step) * step
+    return f"{url}?{urlencode({'e': expires, 's': _local_signature(key, expires)})}"
+
+
+def _local_signature(key: str, expires: int) -> str:
+    return salted_hmac("tailor.media-url", f"{key}\n{expires}", algorithm="sha256").hexdigest()
+
+
+def media_url_signature_ok(key: str, expires: str | None, signature: str | None) -> bool:
+    """A local signed URL from media_url: this key, not expired, signed with our SECRET_KEY."""
+    if not (expires and signature and expires.isdigit()) or int(expires) < time.time():
+        return False
+    return constant_time_compare(signature, _local_signature(key, int(expires)))
+
+
+def media_local_path(key: str) -> Path:
+    """Where a media key's file is on local disk (raises ValueError for a key outside MEDIA_ROOT)."""
+    return _local_path(key, "media")

@@ -9,6 +9,7 @@ from django.core.exceptions import ValidationError as DjangoValidationError
 from django.db import transaction
 from drf_spectacular.utils import extend_schema, inline_serializer
 from rest_framework import serializers, status
+from rest_framework.exceptions import AuthenticationFailed
 from rest_framework.permissions import AllowAny
 from rest_framework.response import Response
 from rest_framework.views import APIView
@@ -17,7 +18,7 @@ from rest_framework_simplejwt.tokens import RefreshToken
 from rest_framework_simplejwt.views import TokenObtainPairView, TokenRefreshView
 
 from core.api import ErrorSerializer, StrictCharField, StrictFloatField, error_response
-from core.throttles import LoginThrottle
+from core.throttles import LoginThrottle, SignupThrottle
 from profiles import services
 from profiles.models import Interest, Profile
 from profiles.weights import WEIGHTS
@@ -52,7 +53,7 @@ class SignupIn(serializers.Serializer):
 class SignupView(APIView):
     permission_classes = [AllowAny]
     authentication_classes = []
-    throttle_classes = [LoginThrottle]
+    throttle_classes = [SignupThrottle]
 
     @extend_schema(request=SignupIn, responses={201: TokensOut, **ERRORS}, auth=[])
     def post(self, request):
@@ -68,15 +69,32 @@ class SignupView(APIView):
         return Response({"access": str(refresh.access_token), "refresh": str(refresh)}, status=status.HTTP_201_CREATED)
 
 
+def locked_out_response() -> Response:
+    wait = int(settings.AXES_COOLOFF_TIME.total_seconds())
+    return error_response(429, "locked_out", f"too many failed logins from your address; try again in {wait} seconds",
+                          headers={"Retry-After": str(wait)})
+
+
 class LoginView(TokenObtainPairView):
-    """Username and password for an access token (short-lived) and a refresh token."""
+    """Username and password for an access token (short-lived) and a refresh token.
+
+    simplejwt passes the request to authenticate(), so django-axes counts each failure against
+    the client's address and refuses a locked-out address before any password is checked; axes
+    marks the (DRF) request, which its middleware never sees, so the lockout is answered here."""
 
     authentication_classes = []
     throttle_classes = [LoginThrottle]
 
-    @extend_schema(responses={200: TokensOut, **ERRORS}, auth=[])
+    @extend_schema(responses={200: TokensOut, **ERRORS}, auth=[],
+                   description="429: throttled, or locked out after repeated failed logins from this address.")
     def post(self, request, *args, **kwargs):
-        return super().post(request, *args, **kwargs)
+        try:
+            response = super().post(request, *args, **kwargs)
+        except AuthenticationFailed:
+            if getattr(request, "axes_locked_out", False):
+                return locked_out_response()
+            raise
+        return locked_out_response() if getattr(request, "axes_locked_out", False) else response
 
 
 class RefreshView(TokenRefreshView):
@@ -197,12 +215,18 @@ class EventIn(serializers.Serializer):
 
 
 class InteractionsIn(serializers.Serializer):
-    events = EventIn(many=True, allow_empty=False)
+    events = EventIn(many=True, allow_empty=False, max_length=settings.API_BATCH_MAX)
 
-    def validate_events(self, value):
-        if len(value) > settings.API_BATCH_MAX:
-            raise serializers.ValidationError(f"at most {settings.API_BATCH_MAX} events per request")
-        return value
+    def __init__(self, *args, **kwargs):
+        super().__init__(*args, **kwargs)
+        self.fields["events"].max_length = settings.API_BATCH_MAX  # the setting now, not at import
+
+    def to_internal_value(self, data):
+        # The cap is checked on the list's length before any event is validated: a flood costs one len().
+        events = data.get("events") if isinstance(data, dict) else None
+        if isinstance(events, list) and len(events) > settings.API_BATCH_MAX:
+            raise serializers.ValidationError({"events": [f"at most {settings.API_BATCH_MAX} events per request"]})
+        return super().to_internal_value(data)
 
 
 class InteractionsOut(serializers.Serializer):

@@ -111,6 +111,19 @@ def test_bola_matrix_a_never_reaches_b(two_viewers):
     _error(api.post("/api/v1/auth/logout", {"refresh": theirs["refresh"]}, format="json"), 400)
     assert APIClient().post("/api/v1/auth/token/refresh", {"refresh": theirs["refresh"]}, format="json").status_code == 200
 
+    # B's private render's files are not served to A (local media view; S3 objects are private).
+    from django.test import Client
+
+    web = Client()
+    web.force_login(a)
+    theirs_video = Video.objects.get(pk=theirs["video"])
+    mine_video = Video.objects.get(pk=mine["video"])
+    if not storage.settings.USE_S3:
+        assert web.get(f"/media/{theirs_video.video_key}").status_code == 404
+        assert web.get(f"/media/{theirs_video.thumbnail_key}").status_code == 404
+        assert web.get(f"/media/{mine_video.video_key}").status_code == 200
+    assert "X-Amz-Signature=" in api.get(f"/api/v1/videos/{mine['video']}").json()["video_url"] or not storage.settings.USE_S3
+
     # Interactions on B's private render are refused.
     posted = api.post("/api/v1/interactions", {"events": [{"video": theirs["video"], "kind": "like"}]}, format="json")
     assert posted.status_code == 400

@@ -15,11 +15,17 @@ from profiles.snapshots import snapshot_pointer, snapshot_publish
 pytestmark = pytest.mark.django_db(transaction=True)
 
 
+@pytest.fixture(autouse=True)
+def _snapshot_dir(settings, tmp_path):
+    settings.INDEX_SNAPSHOT_DIR = tmp_path / "index-snapshots"  # local disk: outside MEDIA_ROOT
+
+
 def test_a_new_replica_starts_from_the_snapshot_and_catches_up(settings, catalog, tmp_path, caplog):
     settings.INDEX_SNAPSHOTS = True
     pointer = snapshot_publish(name="items")
     assert pointer["ntotal"] == 24 and snapshot_pointer("items")["version"] == pointer["version"]
-    assert pointer["key"] in storage.media_keys("index-snapshots/items/")
+    assert pointer["key"] in storage.media_keys("index-snapshots/items/", area="private")
+    assert not storage.media_keys("index-snapshots/") or settings.USE_S3  # nothing of it under MEDIA_ROOT
 
     # A video lands after the snapshot; then a replica with an empty index directory starts.
     video, _ = video_upsert(external_id="late", title="A late arrival", description="published after the snapshot")

@@ -81,7 +81,7 @@ def test_request_ends_as_ready_video_with_sound_in_storage_and_in_the_feed(broke
     assert video.video_key == f"{job.object_stem}.mp4"  # deterministic per job
 
     # The URL serves it: presigned with an expiry on S3 (unsigned is refused), or local media.
-    url = storage.media_url(video.video_key)
+    url = storage.media_url(video.video_key, private=True)  # a private render's link (tests/test_security.py: who else)
     if django_settings.USE_S3:
         assert "X-Amz-Expires=" in url and "X-Amz-Signature=" in url
         with urllib.request.urlopen(url, timeout=10) as response:
@@ -386,7 +386,7 @@ def test_a_job_cancelled_while_it_uploads_gets_no_video(make_user, monkeypatch):
     def upload_then_cancel(key, path, **kwargs):
         stored = real_upload(key, path, **kwargs)
         if key.endswith(".jpg"):  # the last upload: the viewer cancels before the job is ready
-            assert render_job_cancel(job=RenderJob.objects.get(key=key.rsplit("/", 1)[1].rsplit(".", 1)[0]))
+            assert render_job_cancel(job=RenderJob.objects.get(media_token=key.rsplit("/", 1)[1].rsplit(".", 1)[0]))
         return stored
 
     monkeypatch.setattr(storage, "media_upload", upload_then_cancel)
