@@ -534,7 +534,26 @@ def render_batching() -> dict:
     return out
 
 
+def script_quality() -> dict:
+    from bench.script_quality import script_quality as run
+
+    return run()
+
+
+def storyboard() -> dict:
+    from bench.storyboard_bench import storyboard as run
+
+    return run()
+
+
+def safety() -> dict:
+    from bench.safety_bench import safety as run
+
+    return run()
+
+
 ALL = {
+    "script_quality": script_quality, "storyboard": storyboard, "safety": safety,
     "render_jobs": render_jobs, "render_batching": render_batching,
     "render_sharing": render_sharing, "embedding": embedding, "ingest": ingest, "like_to_feed": like_to_feed, "feed": feed, "feed_http": feed_http,
     "feed_locust": feed_locust,

@@ -19,7 +19,7 @@ from core.throttles import web_throttle
 from feed.services import feed_page_serve
 from generation.models import RenderJob
 from generation.planning import QuotaExceeded, first_renders_request, render_request_for_user
-from generation.selectors import render_jobs_visible, video_media_urls
+from generation.selectors import render_jobs_visible, video_captions_url, video_media_urls, videos_visible
 from profiles import services as profile_services
 from profiles.models import Interest, Profile
 from profiles.topics import TOPICS
@@ -34,7 +34,8 @@ def _cards(page):
     cards = []
     for item in page.items:
         src, poster = video_media_urls(video=item.video)
-        cards.append({"item": item, "video": item.video, "src": src, "poster": poster, "hue": (item.video.pk * 47) % 360})
+        cards.append({"item": item, "video": item.video, "src": src, "poster": poster, "hue": (item.video.pk * 47) % 360,
+                      "captions": video_captions_url(video=item.video)})
     return cards
 
 
@@ -81,11 +82,13 @@ def _errors(exc: ValidationError) -> dict:
 
 
 def _job_json(job: RenderJob) -> dict:
-    data = {"id": job.pk, "state": job.state, "progress": job.progress, "title": job.title, "error": job.error if job.state == "failed" else ""}
+    data = {"id": job.pk, "state": job.state, "progress": job.progress, "title": job.title,
+            "logline": (job.script or {}).get("logline", ""), "error": "rendering failed" if job.state == "failed" else ""}
     if job.video_id:
         video = job.video
         src, poster = video_media_urls(video=video)
-        data["video"] = {"id": video.pk, "title": video.title, "src": src, "poster": poster}
+        data["video"] = {"id": video.pk, "title": video.title, "src": src, "poster": poster,
+                         "captions": video_captions_url(video=video)}
     return data
 
 
@@ -93,16 +96,26 @@ def _job_json(job: RenderJob) -> dict:
 @require_POST
 def render_request(request):
     """"Make me something", with an optional one-line brief."""
-    brief = request.POST.get("brief", "")
+    fields = request.POST
     if request.content_type == "application/json":
         try:
-            brief = (json.loads(request.body or b"{}") or {}).get("brief", "")
+            fields = json.loads(request.body or b"{}") or {}
+            fields.get("brief")
         except (json.JSONDecodeError, AttributeError):
             return JsonResponse({"errors": {"body": ["must be a JSON object"]}}, status=400)
+    brief, aspect, after_id = fields.get("brief", ""), fields.get("aspect") or None, fields.get("after") or None
     if not isinstance(brief, str):
         return JsonResponse({"errors": {"brief": ["must be text"]}}, status=400)
+    if aspect is not None and not isinstance(aspect, str):
+        return JsonResponse({"errors": {"aspect": ["must be 9:16, 16:9 or 1:1"]}}, status=400)
+    after = None
+    if after_id is not None:  # "Answer" on a card, or its next episode
+        after = (videos_visible(user=request.user).filter(pk=after_id).exclude(script={}).first()
+                 if str(after_id).isdigit() else None)
+        if after is None:
+            return JsonResponse({"errors": {"after": ["no generated video with that id"]}}, status=400)
     try:
-        job, created = render_request_for_user(user=request.user, brief=brief)
+        job, created = render_request_for_user(user=request.user, brief=brief, aspect=aspect, after=after)
     except QuotaExceeded as exc:
         return JsonResponse({"errors": _errors(exc)}, status=429)
     except ValidationError as exc:

@@ -8,17 +8,29 @@ from django.urls import path, reverse
 from django.utils.html import format_html
 
 from generation.models import Concept, GpuWorker, PromptTemplate, RenderJob, SafetyDecision, Video
+from generation.writing.script import script_as_text
 from profiles.admin import RebuildIndexMixin
 
 
+class ScriptMixin:
+    """The script a piece was rendered from, shown as a person reads it (read-only: an edit would
+    skip the safety check; a new script is a new render)."""
+
+    @admin.display(description="script")
+    def script_text(self, obj):
+        return format_html("<pre style='white-space:pre-wrap'>{}</pre>", script_as_text(obj.script)) if obj.script else "-"
+
+
 @admin.register(Video)
-class VideoAdmin(RebuildIndexMixin, admin.ModelAdmin):
+class VideoAdmin(ScriptMixin, RebuildIndexMixin, admin.ModelAdmin):
     index_name = "items"
     actions = ["rebuild_index"]
     list_display = ("id", "title", "source", "made_for", "created_at", "views", "likes", "negatives", "embedded_at")
     list_filter = ("source", "created_at")
     search_fields = ("title", "description", "external_id", "prompt")
-    readonly_fields = ("views", "likes", "negatives", "video_key", "thumbnail_key", "duration_s", "fps", "width", "height")
+    readonly_fields = ("views", "likes", "negatives", "video_key", "thumbnail_key", "captions_key", "duration_s", "fps", "width",
+                       "height", "script_text")
+    exclude = ("script",)
     raw_id_fields = ("made_for",)
     filter_horizontal = ("audience",)
 
@@ -39,12 +51,13 @@ class GpuWorkerAdmin(admin.ModelAdmin):
 
 
 @admin.register(RenderJob)
-class RenderJobAdmin(admin.ModelAdmin):
+class RenderJobAdmin(ScriptMixin, admin.ModelAdmin):
     list_display = ("id", "title", "state", "progress", "purpose", "model", "user", "attempts", "gpu_seconds", "created_at")
     list_filter = ("state", "purpose", "model", "queue", "created_at")
     search_fields = ("title", "prompt", "brief", "key", "user__username", "worker")
     readonly_fields = ("key", "state", "progress", "attempts", "worker", "queue", "error", "gpu_seconds", "video", "created_at",
-                       "updated_at", "started_at", "heartbeat_at", "finished_at")
+                       "updated_at", "started_at", "heartbeat_at", "finished_at", "script_text")
+    exclude = ("script",)
     raw_id_fields = ("user",)
     filter_horizontal = ("audience",)
     actions = ["cancel", "rerender"]

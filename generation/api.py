@@ -28,12 +28,15 @@ class VideoOut(serializers.ModelSerializer):
     video_url = serializers.SerializerMethodField(help_text="A URL that works for this viewer: presigned or signed and "
                                                   "expiring for a private render, public for a public video (or an external URL)")
     thumbnail_url = serializers.SerializerMethodField()
+    captions_url = serializers.SerializerMethodField(help_text="WebVTT captions of a generated piece, beside its MP4 ('' if none)")
     made_for_you = serializers.SerializerMethodField()
+    script = serializers.JSONField(read_only=True, help_text="The versioned script a generated piece was rendered from "
+                                   "(title, logline, format, cast, shots, lines, music); {} for catalogue videos")
 
     class Meta:
         model = Video
         fields = ["id", "title", "description", "tags", "source", "created_at", "duration_s", "fps", "width", "height",
-                  "video_url", "thumbnail_url", "made_for_you", "views", "likes"]
+                  "video_url", "thumbnail_url", "captions_url", "made_for_you", "views", "likes", "script"]
         read_only_fields = fields
 
     def get_video_url(self, video) -> str:
@@ -43,6 +46,9 @@ class VideoOut(serializers.ModelSerializer):
 
     def get_thumbnail_url(self, video) -> str:
         return media_url(video.thumbnail_key, private=video.made_for_id is not None) if video.thumbnail_key else ""
+
+    def get_captions_url(self, video) -> str:
+        return media_url(video.captions_key, private=video.made_for_id is not None) if video.captions_key else ""
 
     def get_made_for_you(self, video) -> bool:
         user = self.context.get("user")
@@ -103,20 +109,33 @@ class SearchView(APIView):
 
 class RenderJobOut(serializers.ModelSerializer):
     video = serializers.SerializerMethodField()
+    error = serializers.SerializerMethodField(help_text="What went wrong, in words for a viewer (the worker's own "
+                                              "message is for operators, in the admin)")
+    script = serializers.JSONField(read_only=True)
 
     class Meta:
         model = RenderJob
         fields = ["id", "state", "progress", "purpose", "title", "brief", "model", "attempts", "error", "created_at",
-                  "started_at", "finished_at", "video"]
+                  "started_at", "finished_at", "script", "video"]
         read_only_fields = fields
+
+    def get_error(self, job) -> str:
+        if job.state == RenderJob.State.FAILED:
+            return "rendering failed"
+        return "the last attempt failed; it will be retried" if job.error else ""
 
     def get_video(self, job) -> dict | None:
         return VideoOut(job.video, context=self.context).data if job.video_id else None
 
 
 class RenderRequestIn(serializers.Serializer):
-    brief = StrictCharField(required=False, allow_blank=True, max_length=10_000,
-                                  help_text="Optional one-line brief (at most 200 characters after trimming)")
+    brief = StrictCharField(required=False, allow_blank=True, max_length=200,
+                            help_text="Optional one-line brief; with `after`, your answer to that piece")
+    aspect = serializers.ChoiceField(choices=["9:16", "16:9", "1:1"], required=False,
+                                     help_text="Frame shape; the deployment's default (9:16) when left out")
+    after = serializers.IntegerField(min_value=1, required=False, help_text="A generated video you can see: the new "
+                                     "piece is its next episode, same cast and world (your brief, if any, is your answer "
+                                     "to it, and its character replies)")
 
 
 class RenderListView(ListAPIView):
@@ -144,8 +163,14 @@ class RenderListView(ListAPIView):
     def post(self, request):
         data = RenderRequestIn(data=request.data)
         data.is_valid(raise_exception=True)
+        after = None
+        if data.validated_data.get("after"):
+            after = videos_visible(user=request.user).filter(pk=data.validated_data["after"]).exclude(script={}).first()
+            if after is None:
+                return error_response(404, "not_found", "No generated video with that id.", {"after": ["not found"]})
         try:
-            job, created = render_request_for_user(user=request.user, brief=data.validated_data.get("brief", ""))
+            job, created = render_request_for_user(user=request.user, brief=data.validated_data.get("brief", ""),
+                                                   aspect=data.validated_data.get("aspect"), after=after)
         except QuotaExceeded as exc:
             return error_response(429, "quota", " ".join(exc.messages), exc.message_dict)
         return Response(RenderJobOut(job, context={"user": request.user}).data,

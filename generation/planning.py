@@ -2,8 +2,10 @@
 
 A gap is an interest whose best catalogue match falls below GAP_THRESHOLD: nothing we have
 serves it. Gaps are planned together: their interests are clustered (spherical k-means) and
-each cluster gets one composed prompt, shared by every viewer it serves well; interests no
-cluster serves get a render of their own, within a per-user quota (generation/sharing.py).
+each cluster gets one script (generation/writing/), shared by every viewer it serves well;
+interests no cluster serves get a render of their own, within a per-user quota
+(generation/sharing.py). Every render is a script: the safety check reads all of it before
+anything is queued.
 """
 
 from __future__ import annotations
@@ -20,11 +22,13 @@ from django.core.exceptions import ValidationError
 from django.utils import timezone
 
 from core.vec import from_bytes, normalize
-from generation.composer import ComposedPrompt, brief_clean, compose
-from generation.models import PromptTemplate, RenderJob, Video
+from generation import renderer
+from generation.composer import brief_clean
+from generation.models import RenderJob, Video
 from generation.rendering import RenderBlocked, render_job_create
-from generation.safety import safety_check
+from generation.safety import safety_check, safety_check_texts
 from generation.sharing import sharing_plan
+from generation.writing import WrittenScript, script_prompt, script_texts, script_write_llm, script_write_scored, series_next
 
 logger = logging.getLogger("tailor.planning")
 
@@ -67,10 +71,61 @@ def gaps_find(*, threshold: float | None = None, everyone: bool = False, user_id
     return gaps
 
 
-def _title(composed: ComposedPrompt) -> str:
-    subject = composed.concepts.get("subject", "")
-    family = dict(PromptTemplate.Family.choices).get(composed.family, composed.family).lower()
-    return f"{subject[:1].upper()}{subject[1:]}: a {family}" if subject else f"A {family}"
+def script_for(*, taste: np.ndarray, seed: int, brief: str = "", aspect: str | None = None, user=None,
+               series: dict | None = None, candidates: int = 4) -> WrittenScript:
+    """The script of a render: from the language model where one is configured (falling back to
+    the built-in writer on any failure), else the built-in writer. A draft the safety check
+    refuses is passed over for the next best."""
+    aspect = aspect or settings.RENDER_ASPECT
+    addressee, enjoyed = _viewer_context(user)
+
+    def safe(script: dict) -> bool:
+        return safety_check_texts(texts=script_texts(script), kind="script", user=user).allowed
+
+    def built_in() -> WrittenScript:
+        return script_write_scored(taste=taste, seed=seed, brief=brief, aspect=aspect, series=series, addressee=addressee,
+                                   enjoyed=enjoyed, candidates=candidates, check=safe)
+
+    if not settings.WRITER_LLM_URL:
+        return built_in()
+    fallback: dict = {}
+
+    def write_built_in() -> dict:
+        fallback["written"] = built_in()
+        return fallback["written"].script
+
+    script = script_write_llm(url=settings.WRITER_LLM_URL, model=settings.WRITER_LLM_MODEL, brief=brief,
+                              taste_summary=", ".join(enjoyed) or "varied", fallback=write_built_in,
+                              timeout_s=settings.WRITER_LLM_TIMEOUT_S, aspect=aspect, seed=seed, addressee=addressee)
+    return fallback.get("written") or WrittenScript(script=script)
+
+
+def _viewer_context(user) -> tuple[str, list[str]]:
+    """What a host may say to this viewer: the display name they chose to be greeted by, and the
+    public titles of what they have liked lately. Nothing private beyond that."""
+    if user is None or not getattr(user, "pk", None):
+        return "", []
+    from profiles.models import Interaction
+
+    profile = getattr(user, "profile", None)
+    addressee = ""
+    if profile is not None and getattr(profile, "greet_by_name", False):
+        addressee = getattr(profile, "display_name", "") or ""
+    liked = (Interaction.objects.filter(user=user, kind="like", video__made_for__isnull=True)
+             .order_by("-created_at").values_list("video__title", flat=True)[:3])
+    return addressee, list(liked)
+
+
+def _job_fields(written: WrittenScript) -> dict:
+    script = written.script
+    sound = ", ".join(x for x in [f"{script['music']['mood']} {script['music']['genre']} music",
+                                  script.get("sound", {}).get("ambience", "")] if x)
+    return dict(prompt=script_prompt(script), sound=sound, negative=script.get("negative", ""), seed=int(script["seed"]),
+                family=script["format"], title=script["title"], fit=written.fit or None, script=script)
+
+
+def _params(aspect: str | None) -> dict:
+    return renderer.aspect_size(renderer.model_spec(), aspect or settings.RENDER_ASPECT)
 
 
 def renders_plan(*, budget: int | None = None, per_user_quota: int = 1, min_fidelity: float = 0.45, margin: float = 0.05,
@@ -88,12 +143,12 @@ def renders_plan(*, budget: int | None = None, per_user_quota: int = 1, min_fide
     seed = timezone.now().date().toordinal() if seed is None else seed
     interests = normalize(np.vstack([g.vector for g in gaps]))
     owners = np.array([g.user_id for g in gaps])
-    composed: dict[int, list[ComposedPrompt]] = {}
+    composed: dict[int, list[WrittenScript]] = {}
 
     def embed_prompts(tastes: np.ndarray, call_seed: int) -> np.ndarray:
-        drafts = [compose(taste=t, seed=call_seed * 1000 + n, candidates=3) for n, t in enumerate(tastes)]
+        drafts = [script_for(taste=t, seed=call_seed * 1000 + n, candidates=3) for n, t in enumerate(tastes)]
         composed[call_seed] = drafts
-        return embed_texts([d.prompt for d in drafts])
+        return embed_texts([script_prompt(d.script) for d in drafts])
 
     clusters = max(1, min(budget, len(gaps) // 4 or 1))
     plan = sharing_plan(interests=interests, owners=owners, clusters=clusters, embed_prompts=embed_prompts,
@@ -119,29 +174,34 @@ def renders_plan(*, budget: int | None = None, per_user_quota: int = 1, min_fide
     return result
 
 
-def _queue(draft: ComposedPrompt, *, purpose: str, counter: dict, kind: str, audience=(), user_id: int | None = None) -> int:
+def _queue(draft: WrittenScript, *, purpose: str, counter: dict, kind: str, audience=(), user_id: int | None = None) -> int:
     from django.contrib.auth import get_user_model
 
     user = get_user_model().objects.get(pk=user_id) if user_id else None
     try:
-        _, created = render_job_create(
-            prompt=draft.prompt, sound=draft.sound, negative=draft.negative, seed=draft.seed, user=user,
-            audience=audience, purpose=purpose, family=draft.family, title=_title(draft), fit=draft.fit,
-        )
+        _, created = render_job_create(**_job_fields(draft), user=user, audience=audience, purpose=purpose,
+                                       params=_params(draft.script.get("aspect")))
     except RenderBlocked as exc:
-        logger.warning("planned prompt blocked: %s", exc.messages)
+        logger.warning("planned script blocked: %s", exc.messages)
         return 0
     counter[kind] += int(created)
     return int(created)
 
 
-def render_request_for_user(*, user, brief: str | None = None) -> tuple[RenderJob, bool]:
+def render_request_for_user(*, user, brief: str | None = None, aspect: str | None = None,
+                            after: Video | None = None) -> tuple[RenderJob, bool]:
     """"Make me something": a render of the viewer's own, from their taste and an optional
-    one-line brief. The brief is checked (length, safety) before anything is composed."""
+    one-line brief (or the next episode of a series). The brief is checked (length, safety)
+    before anything is written."""
     from profiles.embedding import embed_texts
     from profiles.models import Interest
 
     brief = brief_clean(brief)
+    # The next episode of a piece (or its character's reply to the viewer's answer): same cast and world.
+    series = series_next(after.script) if after is not None and after.script else None
+    aspect = aspect or (after.script.get("aspect") if series else None)
+    if aspect is not None and aspect not in renderer.ASPECTS:
+        raise ValidationError({"aspect": f"must be one of {', '.join(renderer.ASPECTS)} (got {aspect!r})"})
     if brief:
         decision = safety_check(text=brief, kind="brief", user=user)
         if not decision.allowed:
@@ -153,10 +213,12 @@ def render_request_for_user(*, user, brief: str | None = None) -> tuple[RenderJo
     # A stable seed per (viewer, brief, finished requests): asking again while it renders (a double
     # submit, a retry) is the same job; once it is done, the same brief makes a new video.
     done = RenderJob.objects.filter(user=user, purpose=RenderJob.Purpose.REQUEST, state__in=RenderJob.TERMINAL).count()
-    digest = hashlib.sha256(f"{user.pk}:{brief}:{done}".encode()).digest()
+    digest = hashlib.sha256(f"{user.pk}:{brief}:{aspect}:{(series or {}).get('id')}:{(series or {}).get('episode')}:{done}".encode()).digest()
     seed = int.from_bytes(digest[:4], "big")
     interests = list(Interest.objects.filter(user=user).order_by("-weight").values_list("vector", "weight")[:8])
     vectors = [from_bytes(v) for v, _ in interests]
+    if series and after.embedding:
+        vectors = [from_bytes(after.embedding)]  # an episode stays in its piece's world
     brief_vector = embed_texts([brief], cache=False)[0] if brief else None
     if vectors and brief_vector is not None:
         # The brief picks which of the viewer's worlds it belongs to, and steers within it.
@@ -168,29 +230,9 @@ def render_request_for_user(*, user, brief: str | None = None) -> tuple[RenderJo
         taste = brief_vector
     else:
         raise ValidationError({"brief": "tell us in a line what you would like to see, or like a few videos first"})
-    draft = compose(taste=taste, seed=seed, brief=brief, family=_family_asked(brief))
-    title = brief[:1].upper() + brief[1:] if brief else _title(draft)
-    return render_job_create(
-        prompt=draft.prompt, sound=draft.sound, negative=draft.negative, seed=draft.seed, user=user,
-        purpose=RenderJob.Purpose.REQUEST, brief=brief, family=draft.family, title=title, fit=draft.fit,
-    )
-
-
-# Words in a brief that ask for a kind of video ("an original musical about garlic bread").
-_FAMILY_WORDS = [
-    ("musical", "musical"), ("music video", "ambient"), ("documentary", "documentary"), ("tutorial", "tutorial"),
-    ("how to", "tutorial"), ("how do i", "tutorial"), ("lesson", "tutorial"), ("talk to me", "host"), ("host", "host"),
-    ("ambient", "ambient"), ("relaxing", "ambient"), ("short film", "short_film"), ("story", "short_film"),
-]
-
-
-def _family_asked(brief: str) -> str | None:
-    lowered = brief.lower()
-    active = set(PromptTemplate.objects.filter(active=True).values_list("family", flat=True))
-    for words, family in _FAMILY_WORDS:
-        if words in lowered and family in active:
-            return family
-    return None
+    written = script_for(taste=taste, seed=seed, brief=brief, aspect=aspect, user=user, series=series)
+    return render_job_create(**_job_fields(written), user=user, purpose=RenderJob.Purpose.REQUEST, brief=brief,
+                             params=_params(written.script.get("aspect")))
 
 
 def first_renders_request(*, user) -> None:

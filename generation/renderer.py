@@ -9,6 +9,12 @@ on, so an id must already be in the local Hugging Face cache, or be a local path
 Every video gets sound: a model that makes its own (LTX-2) returns it with the frames;
 for a silent model, a text-to-audio pipeline renders the soundtrack from the prompt's
 sound description.
+
+A job with a script (generation/writing/script.py) renders shot by shot: the storyboard
+model (the CPU default, generation/storyboard/) draws and voices the whole piece itself; a
+diffusion model renders each shot with one pipeline call (the same shot of several jobs in
+one call where their frame counts agree), seeded by the shot's cast, and the pieces are
+joined with the script's voice, captions and music mixed over (under a model's own sound).
 """
 
 from __future__ import annotations
@@ -21,7 +27,7 @@ import time
 import zlib
 from collections import OrderedDict
 from collections.abc import Callable
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 
 import numpy as np
@@ -30,6 +36,9 @@ from django.utils.module_loading import import_string
 
 logger = logging.getLogger("tailor.renderer")
 
+STORYBOARD = "storyboard"  # the pipeline name of the built-in storyboard renderer
+# Aspect ratios a viewer may ask for, as (width, height) of the storyboard's frames.
+ASPECTS = {"9:16": (540, 960), "16:9": (960, 540), "1:1": (720, 720)}
 # Defaults from each model card; a deployment overrides any field in TAILOR_RENDER_MODELS.
 PRESETS: dict[str, dict] = {
     "tiny-wan": {"path": "tiny-wan", "pipeline": "WanPipeline", "frames": 9, "width": 64, "height": 64,
@@ -38,6 +47,10 @@ PRESETS: dict[str, dict] = {
     # Video and its own sound in one pipeline, as LTX-2 does (random weights, built from config).
     "tiny-ltx2": {"path": "tiny-ltx2", "pipeline": "LTX2Pipeline", "frames": 9, "width": 64, "height": 64,
                   "steps": 2, "fps": 8, "guidance": 1.0, "audio": "native", "extra": {"max_sequence_length": 16}},
+    # The CPU default: composed vector scenes, a packaged Piper voice, captions and a music bed,
+    # all from the job's script (generation/storyboard/). Width and height follow the aspect.
+    "storyboard": {"path": "", "pipeline": STORYBOARD, "frames": 0, "width": 540, "height": 960, "steps": 1,
+                   "fps": 15, "audio": "script", "batch": 1},
     "null": {"path": "", "pipeline": "generation.renderer.NullPipeline", "frames": 9, "width": 64, "height": 64,
              "steps": 1, "fps": 8, "audio": "null-audio", "batch": 1},
     "null-audio": {"path": "", "pipeline": "generation.renderer.NullAudioPipeline", "steps": 1},
@@ -95,7 +108,7 @@ class ModelSpec:
     @property
     def audio_model(self) -> str:
         """The separate text-to-audio model this one needs ("" for one that makes its own sound)."""
-        return "" if self.audio == "native" else self.audio
+        return "" if self.audio in ("native", "script") else self.audio
 
     @property
     def batch_max(self) -> int:
@@ -133,9 +146,29 @@ def params_for(spec: ModelSpec, overrides: dict | None = None) -> dict:
         if not isinstance(value, (int, float)) or isinstance(value, bool) or value <= 0:
             raise ValueError(f"render parameter {key!r} must be a positive number")
         params[key] = type(params[key])(value) if params[key] else value
-    if params["width"] % 16 or params["height"] % 16:
-        raise ValueError("width and height must be multiples of 16")
+    multiple = 2 if spec.pipeline == STORYBOARD else 16  # H.264 needs even sizes; latent models need /16
+    if params["width"] % multiple or params["height"] % multiple:
+        raise ValueError(f"width and height must be multiples of {multiple}")
     return params
+
+
+def aspect_size(spec: ModelSpec, aspect: str) -> dict:
+    """Width and height for an aspect ratio: the storyboard's sizes, or the model's own pixel
+    count reshaped (multiples of 16) for a diffusion model."""
+    if aspect not in ASPECTS:
+        raise ValueError(f"unknown aspect {aspect!r}; choose from {', '.join(ASPECTS)}")
+    if spec.pipeline == STORYBOARD:
+        width, height = ASPECTS[aspect]
+        return {"width": width, "height": height}
+    long, short = max(spec.width, spec.height), min(spec.width, spec.height)
+    side = int(round((long * short) ** 0.5 / 16)) * 16
+    width, height = {"9:16": (short, long), "16:9": (long, short), "1:1": (side, side)}[aspect]
+    return {"width": width, "height": height}
+
+
+def aspect_of(width: int, height: int) -> str:
+    ratio = width / max(height, 1)
+    return "16:9" if ratio > 1.2 else "9:16" if ratio < 0.83 else "1:1"
 
 
 # --- 1. Loading: once per process, kept warm ------------------------------------------------
@@ -224,6 +257,7 @@ class RenderInput:
     negative: str
     sound: str
     seed: int
+    script: dict | None = None  # shots, cast, lines and music; None renders the prompt as one clip
 
 
 @dataclass
@@ -232,6 +266,7 @@ class RenderOutput:
     fps: float
     audio: np.ndarray  # (channels, samples) float32 in [-1, 1]
     sample_rate: int
+    captions: str = ""  # WebVTT, timed to the audio
 
 
 # progress(fraction of the batch's work done) returns the positions still wanted; an empty
@@ -263,6 +298,138 @@ def _generators(seeds: list[int], device: str):
 
 
 def render_batch(spec: ModelSpec, params: dict, items: list[RenderInput], progress: Progress) -> list[RenderOutput | None]:
+    """Render every item; None for items cancelled while rendering. The storyboard draws each
+    script itself; a diffusion model renders scripts shot by shot, and a bare prompt in one call."""
+    if spec.pipeline == STORYBOARD:
+        return _render_storyboards(params, items, progress)
+    if items and all(i.script and i.script.get("shots") for i in items):
+        return _render_shots(spec, params, items, progress)
+    return _render_clips(spec, params, items, progress)
+
+
+def _render_storyboards(params: dict, items: list[RenderInput], progress: Progress) -> list[RenderOutput | None]:
+    from generation import storyboard
+
+    results: list[RenderOutput | None] = []
+    for pos, item in enumerate(items):
+        if not item.script:
+            raise ConfigurationError("the storyboard model renders scripts; this job has none")
+
+        def report(fraction: float, pos=pos) -> None:
+            if pos not in progress((pos + min(max(fraction, 0.0), 1.0)) / len(items)):
+                raise Cancelled()
+
+        try:
+            out = storyboard.render_script(
+                item.script, aspect=aspect_of(int(params["width"]), int(params["height"])), fps=float(params["fps"]),
+                burn_captions=settings.CAPTIONS_BURN, voice=settings.VOICE_BACKEND,
+                cache_dir=Path(settings.RENDER_MODEL_DIR) / "storyboard", progress=report,
+            )
+        except Cancelled:
+            if len(items) == 1:
+                raise
+            results.append(None)
+            continue
+        results.append(RenderOutput(frames=out.frames, fps=out.fps, audio=out.audio, sample_rate=out.sample_rate,
+                                    captions=out.vtt))
+    return results
+
+
+def shot_frames(duration_s: float, fps: float, limit: int) -> int:
+    """Frames for a shot of this length: 4k+1 (what Wan, LTX and CogVideoX take), at most the model's own."""
+    frames = max(5, int(round(duration_s * fps)))
+    frames = (frames - 1) // 4 * 4 + 1
+    return min(frames, limit) if limit else frames
+
+
+def shot_seed(script: dict, index: int) -> int:
+    """A shot with cast on screen uses its first character's fixed seed, so a character looks the
+    same wherever they appear; other shots follow the script's seed."""
+    shot = script["shots"][index]
+    cast = {c["id"]: c for c in script.get("cast", [])}
+    on_screen = [cast[c] for c in shot.get("characters", []) if c in cast]
+    return int(on_screen[0]["seed"]) if on_screen else int(script.get("seed", 0)) + index
+
+
+def _render_shots(spec: ModelSpec, params: dict, items: list[RenderInput], progress: Progress) -> list[RenderOutput | None]:
+    """A script on a diffusion model, in numbered steps:
+    1. The soundtrack first (voice, music, ambience, captions; generation/storyboard): its
+       timeline says how long each shot lasts once its lines are placed.
+    2. Each shot is one pipeline call with the shot's prompt (the cast's look text is in it) and
+       the seed of its first character; the same shot of several jobs shares a call when their
+       frame counts agree.
+    3. Each clip is stretched to its slot, the shots are joined, and the soundtrack is laid over
+       (over the model's own sound, for a model that makes it)."""
+    from generation import storyboard
+
+    fps = float(params["fps"])
+    # 1. Soundtracks and the shot slots they set.
+    tracks, slots = [], []
+    for item in items:
+        track = storyboard.render_script(item.script, fps=min(max(fps, 12.0), 24.0), burn_captions=False, draw=False,
+                                         voice=settings.VOICE_BACKEND, cache_dir=Path(settings.RENDER_MODEL_DIR) / "storyboard")
+        shots = sorted((t for t in track.timeline if "shot" in t and "line" not in t), key=lambda t: t["shot"])
+        tracks.append(track)
+        slots.append([t["end_s"] - t["start_s"] for t in shots])
+    # 2. One call per shot (and frame count), shared by the jobs whose shot it is.
+    calls: dict[tuple[int, int], list[int]] = {}
+    for pos, item in enumerate(items):
+        for index, slot in enumerate(slots[pos]):
+            calls.setdefault((index, shot_frames(slot, fps, int(params["frames"]))), []).append(pos)
+    clips: dict[tuple[int, int], RenderOutput] = {}
+    wanted, done, total = set(range(len(items))), 0, sum(len(v) for v in calls.values())
+    for (index, frames), members in sorted(calls.items()):
+        members = [pos for pos in members if pos in wanted]
+        if not members:
+            continue
+        batch = [RenderInput(prompt=items[pos].script["shots"][index]["prompt"], sound="",
+                             negative=items[pos].script.get("negative") or items[pos].negative,
+                             seed=shot_seed(items[pos].script, index)) for pos in members]
+
+        def shot_progress(fraction: float, done=done, n=len(members)) -> set:
+            return progress(0.95 * (done + fraction * n) / total)
+
+        outputs = _render_clips(spec, {**params, "frames": frames}, batch, shot_progress, with_audio=spec.audio == "native")
+        clips.update({(pos, index): out for pos, out in zip(members, outputs) if out is not None})
+        done += len(members)
+        wanted = progress(0.95 * done / total)
+        if not wanted:
+            raise Cancelled()
+    # 3. Join each job's shots at their slots' lengths and lay the soundtrack over.
+    results: list[RenderOutput | None] = []
+    for pos, track in enumerate(tracks):
+        if pos not in wanted or any((pos, index) not in clips for index in range(len(slots[pos]))):
+            results.append(None)  # cancelled while its shots rendered
+            continue
+        shots = [clips[(pos, index)] for index in range(len(slots[pos]))]
+        frames = np.concatenate([_stretch(c.frames, max(1, int(round(slot * fps)))) for c, slot in zip(shots, slots[pos])])
+        audio = _fit(track.audio, len(frames) / fps, track.sample_rate)
+        if spec.audio == "native":
+            own = np.concatenate([_fit(c.audio, slot, c.sample_rate) for c, slot in zip(shots, slots[pos])], axis=1)
+            audio = np.clip(audio + 0.5 * _fit(_resample(own, shots[0].sample_rate, track.sample_rate),
+                                                 len(frames) / fps, track.sample_rate), -1.0, 1.0)
+        results.append(RenderOutput(frames=frames, fps=fps, audio=audio, sample_rate=track.sample_rate, captions=track.vtt))
+    progress(1.0)
+    return results
+
+
+def _stretch(frames: np.ndarray, n: int) -> np.ndarray:
+    """A clip played at the speed that fills n frames (nearest frame, no interpolation)."""
+    return frames[np.linspace(0, len(frames) - 1, n).round().astype(int)]
+
+
+def _resample(audio: np.ndarray, rate: int, target: int) -> np.ndarray:
+    if rate == target:
+        return audio
+    n = int(round(audio.shape[1] * target / rate))
+    x = np.linspace(0, audio.shape[1] - 1, n)
+    channels = [np.interp(x, np.arange(audio.shape[1]), ch) for ch in audio]
+    out = np.asarray(channels, dtype=np.float32)
+    return np.repeat(out, 2, axis=0) if out.shape[0] == 1 else out
+
+
+def _render_clips(spec: ModelSpec, params: dict, items: list[RenderInput], progress: Progress, *,
+                  with_audio: bool = True) -> list[RenderOutput | None]:
     """Render every item in one pipeline call; None for items cancelled while rendering."""
     import torch
 
@@ -301,8 +468,11 @@ def render_batch(spec: ModelSpec, params: dict, items: list[RenderInput], progre
     frames = (np.clip(frames, 0.0, 1.0) * 255).round().astype(np.uint8) if frames.dtype != np.uint8 else frames
     duration = int(params["frames"]) / float(params["fps"])
 
-    # 2. Sound: from the video model itself, or a text-to-audio pipeline on the sound descriptions.
-    if spec.audio == "native":
+    # 2. Sound: from the video model itself, or a text-to-audio pipeline on the sound descriptions
+    # (none here for a shot of a script: its soundtrack is made once for the joined shots).
+    if not with_audio and spec.audio != "native":
+        audios, rate = [np.zeros((1, 1), np.float32)] * len(items), 16000
+    elif spec.audio == "native":
         audio = getattr(out, "audio", None)
         if audio is None:
             raise ConfigurationError(f"model {spec.name!r} is marked audio=native but returned no audio")

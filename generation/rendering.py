@@ -31,7 +31,7 @@ from django.utils import timezone
 from generation import fleet, renderer, storage
 from generation.encoding import mp4_write, thumbnail_write
 from generation.models import RenderJob, Video
-from generation.safety import safety_check
+from generation.safety import safety_check, safety_check_texts
 
 logger = logging.getLogger("tailor.render")
 State = RenderJob.State
@@ -45,19 +45,23 @@ def worker_name() -> str:
     return f"{socket.gethostname()}:{os.getpid()}:{threading.get_ident() % 100000}"
 
 
-def render_key(*, prompt: str, sound: str, negative: str, model: str, seed: int, params: dict) -> str:
-    payload = json.dumps([prompt, sound, negative, model, int(seed), params], sort_keys=True, separators=(",", ":"))
+def render_key(*, prompt: str, sound: str, negative: str, model: str, seed: int, params: dict, script: dict | None = None,
+               owner: int | None = None) -> str:
+    """The same render twice is one job: same text, script, model, seed and parameters, for the
+    same owner (two viewers asking for the same thing get a private render each)."""
+    payload = json.dumps([prompt, sound, negative, model, int(seed), params, script or {}, owner],
+                         sort_keys=True, separators=(",", ":"))
     return hashlib.sha256(payload.encode()).hexdigest()
 
 
 def render_job_create(
     *, prompt: str, sound: str = "", negative: str = "", seed: int, model: str | None = None, params: dict | None = None,
     user=None, audience=(), purpose: str = RenderJob.Purpose.REQUEST, brief: str = "", family: str = "",
-    title: str = "", fit: float | None = None,
+    title: str = "", fit: float | None = None, script: dict | None = None,
 ) -> tuple[RenderJob, bool]:
-    """Queue a render, or return the job that already renders exactly this (same prompt, model,
-    seed and parameters). The safety check runs first: a blocked prompt raises RenderBlocked
-    and is never queued."""
+    """Queue a render, or return the job that already renders exactly this (same prompt, script,
+    model, seed and parameters). The safety check runs first, on the prompt and on every text of
+    the script: anything blocked raises RenderBlocked and is never queued."""
     try:
         spec = renderer.model_spec(model)
         params = renderer.params_for(spec, params)
@@ -65,16 +69,24 @@ def render_job_create(
         raise ValidationError({"params": str(exc)}) from None
     if not prompt.strip():
         raise ValidationError({"prompt": "must not be empty"})
-    decision = safety_check(text=f"{prompt}\n{sound}", kind="prompt", user=user)
+    if script:
+        from generation.writing import script_texts, script_validate
+
+        script = script_validate(script)
+        decision = safety_check_texts(texts=[prompt, sound, *script_texts(script)], kind="script", user=user)
+    else:
+        decision = safety_check(text=f"{prompt}\n{sound}", kind="prompt", user=user)
     if not decision.allowed:
         raise RenderBlocked({"prompt": decision.reason})
-    key = render_key(prompt=prompt, sound=sound, negative=negative, model=spec.name, seed=seed, params=params)
+    owner = user.pk if getattr(user, "pk", None) else None
+    key = render_key(prompt=prompt, sound=sound, negative=negative, model=spec.name, seed=seed, params=params,
+                     script=script, owner=owner)
     queue = fleet.queue_for(spec.name)
     with transaction.atomic():
         job, created = RenderJob.objects.get_or_create(key=key, defaults=dict(
             purpose=purpose, user=user if getattr(user, "pk", None) else None, prompt=prompt, sound=sound,
             negative=negative, brief=brief, family=family, title=title[:300], fit=fit, model=spec.name,
-            seed=int(seed), params=params, queue=queue,
+            seed=int(seed), params=params, queue=queue, script=script or {},
         ))
         if audience:
             job.audience.add(*audience)
@@ -133,6 +145,7 @@ def render_job_retry(*, job: RenderJob) -> RenderJob:
             prompt=job.prompt, sound=job.sound, negative=job.negative, seed=job.seed + 1, model=job.model,
             params={k: v for k, v in job.params.items()}, user=job.user, audience=list(job.audience.all()),
             purpose=job.purpose, brief=job.brief, family=job.family, title=job.title, fit=job.fit,
+            script={**job.script, "seed": job.script.get("seed", job.seed) + 1} if job.script else None,
         )
         return new
     return job  # queued or running: it is being rendered
@@ -168,9 +181,11 @@ def _advance(job: RenderJob, worker: str, frm: str | tuple[str, ...], to: str, *
     ))
 
 
-def _work_paths(job: RenderJob) -> tuple[Path, Path, Path]:
+def _work_paths(job: RenderJob) -> tuple[Path, Path, Path, Path]:
+    """The encoded video, thumbnail and captions of a job between attempts, and the metadata
+    file written last, whose presence means the others are complete."""
     base = Path(settings.RENDER_WORK_DIR) / job.key
-    return base.with_suffix(".mp4"), base.with_suffix(".jpg"), base.with_suffix(".json")
+    return base.with_suffix(".mp4"), base.with_suffix(".jpg"), base.with_suffix(".vtt"), base.with_suffix(".json")
 
 
 def render_job_run(*, job_id: int, worker: str | None = None, final: bool = False) -> str:
@@ -206,7 +221,7 @@ def render_job_run(*, job_id: int, worker: str | None = None, final: bool = Fals
 
     try:
         # 3. Render what has no encoded file yet (an earlier attempt may have got that far).
-        todo = [job for job in batch if not all(p.exists() for p in _work_paths(job))]
+        todo = [job for job in batch if not _work_paths(job)[-1].exists()]  # the metadata is written last
         if todo:
             _render(todo, worker)
         # 4. Upload and publish each job.
@@ -239,7 +254,8 @@ def _render(jobs: list[RenderJob], worker: str) -> None:
         last["wanted"] = {pos for pos, job in enumerate(jobs) if job.pk in still}
         return last["wanted"]
 
-    items = [renderer.RenderInput(prompt=j.prompt, negative=j.negative, sound=j.sound, seed=j.seed) for j in jobs]
+    items = [renderer.RenderInput(prompt=j.prompt, negative=j.negative, sound=j.sound, seed=j.seed, script=j.script or None)
+             for j in jobs]
     started = time.perf_counter()
     try:
         outputs = renderer.render_batch(spec, jobs[0].params, items, progress)
@@ -252,17 +268,22 @@ def _render(jobs: list[RenderJob], worker: str) -> None:
             continue
         if not _advance(job, worker, State.RENDERING, State.ENCODING, progress=100, gpu_seconds=F("gpu_seconds") + share):
             continue
-        video_path, thumb_path, meta_path = _work_paths(job)
+        video_path, thumb_path, captions_path, meta_path = _work_paths(job)
         video_path.parent.mkdir(parents=True, exist_ok=True)
         info = mp4_write(video_path, frames=output.frames, fps=output.fps, audio=output.audio, sample_rate=output.sample_rate)
         thumbnail_write(thumb_path, output.frames)
+        captions_path.unlink(missing_ok=True)
+        if output.captions:
+            tmp = captions_path.with_name(captions_path.name + ".part")
+            tmp.write_text(output.captions, encoding="utf-8")
+            os.replace(tmp, captions_path)
         tmp = meta_path.with_name(meta_path.name + ".part")
         tmp.write_text(json.dumps(info.__dict__))
         os.replace(tmp, meta_path)  # written last: its presence means both files are complete
 
 
 def _publish(job: RenderJob, worker: str) -> None:
-    video_path, thumb_path, meta_path = _work_paths(job)
+    video_path, thumb_path, captions_path, meta_path = _work_paths(job)
     if not meta_path.exists():
         return  # interrupted before encoding (cancelled)
     # Encoded now or by an earlier attempt (then the job is still "rendering"); cancelled or lost: stop.
@@ -273,14 +294,18 @@ def _publish(job: RenderJob, worker: str) -> None:
     retry = job.attempts > 1
     video_key = storage.media_upload(f"{job.object_stem}.mp4", video_path, content_type="video/mp4", retry=retry)
     thumb_key = storage.media_upload(f"{job.object_stem}.jpg", thumb_path, content_type="image/jpeg", retry=retry)
+    captions_key = ""
+    if captions_path.exists():  # beside the MP4 under the same stem, as players and the API expect
+        captions_key = storage.media_upload(f"{job.object_stem}.vtt", captions_path, content_type="text/vtt", retry=retry)
     with transaction.atomic():
         if connection.vendor == "postgresql" and settings.WORKER_ASYNC_COMMIT:
             with connection.cursor() as cursor:  # this commit waits for the flush, whatever the session says
                 cursor.execute("SET LOCAL synchronous_commit TO on")
         video = Video.objects.create(
-            source=Video.Source.GENERATED, title=job.title or _title(job), description=job.prompt,
-            tags=[t for t in [job.family, "made for you"] if t], prompt=job.prompt,
-            video_key=video_key, thumbnail_key=thumb_key, duration_s=info["duration_s"], fps=info["fps"],
+            source=Video.Source.GENERATED, title=job.title or _title(job),
+            description=job.script.get("logline", "") if job.script else job.prompt,
+            tags=[t for t in [job.family, "made for you"] if t], prompt=job.prompt, script=job.script or {},
+            video_key=video_key, thumbnail_key=thumb_key, captions_key=captions_key, duration_s=info["duration_s"], fps=info["fps"],
             width=info["width"], height=info["height"], made_for_id=job.user_id,
         )
         # The conditional update takes the row lock: a cancel that won it leaves us 0 rows, and
@@ -294,7 +319,7 @@ def _publish(job: RenderJob, worker: str) -> None:
         if job.purpose == RenderJob.Purpose.CLUSTER:
             video.audience.add(*job.audience.all())
         transaction.on_commit(lambda: _embed(video.pk))
-    for path in (video_path, thumb_path, meta_path):
+    for path in (video_path, thumb_path, captions_path, meta_path):
         path.unlink(missing_ok=True)
     logger.info("render ready job=%s video=%s key=%s", job.pk, video.pk, video_key)
 
@@ -357,7 +382,10 @@ def orphans_prune(*, dry_run: bool = False) -> dict[str, int]:
     keys = storage.media_keys("renders/")
     live = set(Video.objects.exclude(video_key="").values_list("video_key", flat=True))
     live |= set(Video.objects.exclude(thumbnail_key="").values_list("thumbnail_key", flat=True))
-    in_flight = {f"renders/{k[:2]}/{k}" for k in RenderJob.objects.exclude(state__in=RenderJob.TERMINAL).values_list("key", flat=True)}
+    live |= set(Video.objects.exclude(captions_key="").values_list("captions_key", flat=True))
+    # security (media_token): objects are named by the job's random media token, not its key.
+    in_flight = {RenderJob(media_token=t).object_stem
+                 for t in RenderJob.objects.exclude(state__in=RenderJob.TERMINAL).values_list("media_token", flat=True)}
     orphans = [k for k in keys if k not in live and k.rsplit(".", 1)[0] not in in_flight]
     uploads = storage.multipart_open("renders/")
     if not dry_run:

@@ -25,6 +25,13 @@ def render_jobs_visible(*, user) -> QuerySet[RenderJob]:
     return RenderJob.objects.filter(user=user).select_related("video")
 
 
+def video_captions_url(*, video: Video) -> str:
+    """The WebVTT captions' URL, signed like the video's for a private render ('' if none)."""
+    from generation.storage import media_url
+
+    return media_url(video.captions_key, private=video.made_for_id is not None) if video.captions_key else ""
+
+
 def video_media_urls(*, video: Video) -> tuple[str, str]:
     """(video URL, thumbnail URL) for a viewer who may see the video (it came from videos_visible
     or render_jobs_visible): a private render's are presigned (S3) or signed for the media view
@@ -37,20 +44,28 @@ def video_media_urls(*, video: Video) -> tuple[str, str]:
     return src, poster
 
 
-# A render's stored objects: renders/<2 chars>/<media token>.mp4|.jpg (the token of an older job is its key).
-_RENDER_OBJECT = re.compile(r"^renders/[0-9a-zA-Z_-]{2}/(?P<token>[0-9a-zA-Z_-]{16,64})\.(?:mp4|jpg)\Z")
+# A render's stored objects: renders/<2 chars>/<media token>.mp4|.jpg|.vtt (the token of an older job is its key).
+_RENDER_OBJECT = re.compile(r"^renders/[0-9a-zA-Z_-]{2}/(?P<token>[0-9a-zA-Z_-]{16,64})\.(?:mp4|jpg|vtt)\Z")
+
+
+# A catalogue video's storyboard loop (generation/loops.py): loops/<video id>-<random>.mp4|.jpg.
+_LOOP_OBJECT = re.compile(r"^loops/(?P<video>[0-9]{1,18})-[0-9a-f]{16}\.(?:mp4|jpg)\Z")
 
 
 def video_for_media_key(*, key: str) -> Video | None:
     """The video a stored object belongs to, or None (a key of anything else: snapshots, stray
-    files, a guess). Two indexed lookups; nothing is decided about who may see it."""
+    files, a guess). Indexed lookups only; nothing is decided about who may see it."""
+    loop = _LOOP_OBJECT.match(key)
+    if loop is not None:
+        video = Video.objects.filter(pk=int(loop["video"])).first()
+        return video if video is not None and key in (video.video_key, video.thumbnail_key) else None
     match = _RENDER_OBJECT.match(key)
     if match is None:
         return None
     token = match["token"]
     job = RenderJob.objects.filter(Q(media_token=token) | Q(key=token)).select_related("video").first()
     video = job.video if job is not None else None
-    if video is None or key not in (video.video_key, video.thumbnail_key):
+    if video is None or key not in (video.video_key, video.thumbnail_key, video.captions_key):
         return None
     return video
 

@@ -81,3 +81,13 @@ def orphans_prune() -> None:
     from generation.rendering import orphans_prune as prune
 
     logger.info("orphans pruned %s", prune())
+
+
+# Below every viewer's render (a higher number runs later in a worker's queue), and on the CPU queue.
+@dramatiq.actor(queue_name=CPU_QUEUE, priority=100, max_retries=3, min_backoff=30_000, time_limit=20 * 60_000)
+def demo_loops_render(video_ids: list[int]) -> None:
+    """Storyboard loops for media-less catalogue videos (the demo seed); idempotent per video."""
+    from generation.loops import loop_render
+
+    made = sum(loop_render(video_id=v) for v in video_ids)
+    logger.info("demo loops rendered %d of %d", made, len(video_ids))

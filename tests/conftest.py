@@ -70,6 +70,9 @@ def _isolated(settings, tmp_path):
     from profiles import indexes
 
     settings.DATA_DIR = tmp_path  # fitted ranker weights and other per-installation files
+    # The tiny diffusers pipelines unless a test asks for the storyboard (the Makefile says the same
+    # to worker processes that tests start).
+    settings.RENDER_MODEL = os.environ.get("TAILOR_RENDER_MODEL", "tiny-wan")
     settings.INDEX_DIR = tmp_path / "index"
     settings.MEDIA_ROOT = tmp_path / "media"
     settings.RENDER_WORK_DIR = tmp_path / "renders"

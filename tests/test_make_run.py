@@ -42,7 +42,8 @@ class Browser:
 @pytest.mark.timeout(600)
 def test_make_run_serves_a_personalized_feed(tmp_path):
     port = free_port()
-    env = {k: v for k, v in os.environ.items() if not k.startswith(("DATABASE_URL", "DRAMATIQ", "USE_S3", "AWS_"))}
+    env = {k: v for k, v in os.environ.items()
+           if not k.startswith(("DATABASE_URL", "DRAMATIQ", "USE_S3", "AWS_", "TAILOR_RENDER_MODEL"))}  # the real defaults
     env.update(TAILOR_DATA_DIR=str(tmp_path / "data"), PYTHONUNBUFFERED="1")
     log = open(tmp_path / "run.log", "w+")
     proc = subprocess.Popen(

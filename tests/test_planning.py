@@ -44,7 +44,9 @@ def test_make_me_something_renders_a_video_of_ones_own(client, make_user, vocab,
     job = RenderJob.objects.get(pk=body["id"])
     assert job.user == viewer and job.purpose == RenderJob.Purpose.REQUEST and job.brief
     assert "garlic bread" in job.prompt.lower()  # the brief steers the prompt
-    assert job.family == "musical" and job.title == "An original musical about garlic bread"
+    # The brief is understood, not pasted: a musical, about garlic bread, titled after it.
+    assert job.family == "musical" and job.script["format"] == "musical" and job.script["world"]["subject"] == "garlic bread"
+    assert "garlic bread" in job.title.lower() and "musical about" not in job.title.lower()
     _drain(broker, worker)
     status = client.get(f"/renders/{job.pk}").json()
     assert status["state"] == "ready" and status["progress"] == 100 and status["video"]["src"]
@@ -86,9 +88,15 @@ def test_template_syntax_in_a_brief_stays_inert_text(client, make_user, vocab):
     client.force_login(viewer)
     response = _make(client, "{{ settings.SECRET_KEY }} {% debug %} <script>x</script>")
     assert response.status_code == 202
-    prompt = RenderJob.objects.get().prompt
-    assert "{{ settings.SECRET_KEY }}" in prompt and "{% debug %}" in prompt  # never evaluated
-    assert django_settings.SECRET_KEY not in prompt and "<script>" not in prompt  # autoescaped
+    job = RenderJob.objects.get()
+    assert "{{ settings.SECRET_KEY }}" in job.prompt and "{% debug %}" in job.prompt  # never evaluated
+    assert django_settings.SECRET_KEY not in json.dumps(job.script)
+    # The script is data: wherever a page shows it, it is escaped.
+    from django.template.loader import render_to_string
+
+    html = render_to_string("feed/_cards.html", {"cards": [{"video": type("V", (), {"pk": 1, "title": job.title,
+                            "description": "", "tags": [], "script": job.script})(), "item": None}]})
+    assert "<script>x</script>" not in html and "&lt;script&gt;" in html
 
 
 def test_the_daily_quota_gives_429(client, make_user, vocab, settings):

@@ -104,7 +104,13 @@
       const media = document.createElement("div");
       media.className = "media";
       const video = document.createElement("video");
-      Object.assign(video, { src: job.video.src, poster: job.video.poster, muted: true, autoplay: true, loop: true, playsInline: true });
+      Object.assign(video, { src: job.video.src, poster: job.video.poster, muted: true, autoplay: true, loop: true,
+                             playsInline: true, controls: true });
+      if (job.video.captions) {
+        const track = document.createElement("track");
+        Object.assign(track, { kind: "captions", src: job.video.captions, srclang: "en", label: "English", default: true });
+        video.appendChild(track);
+      }
       media.appendChild(video);
       const info = document.createElement("div");
       info.className = "info";
@@ -141,15 +147,13 @@
         .catch(function () { setTimeout(function () { follow(id); }, 3000); });
     }
 
-    make.addEventListener("submit", function (ev) {
-      ev.preventDefault();
-      const button = make.querySelector("button");
+    function ask(body, button) {
       button.disabled = true;
-      status.textContent = "Composing your video…";
+      status.textContent = "Writing your video…";
       fetch(make.action, {
         method: "POST",
         headers: { "Content-Type": "application/json", "X-CSRFToken": csrf },
-        body: JSON.stringify({ brief: make.querySelector("input[name=brief]").value }),
+        body: JSON.stringify(body),
         credentials: "same-origin",
       })
         .then(function (r) { return r.json().then(function (body) { return { ok: r.ok, body: body }; }); })
@@ -163,6 +167,22 @@
           follow(res.body.id);
         })
         .finally(function () { button.disabled = false; });
+    }
+
+    make.addEventListener("submit", function (ev) {
+      ev.preventDefault();
+      const aspect = make.querySelector("select[name=aspect]");
+      ask({ brief: make.querySelector("input[name=brief]").value, aspect: aspect ? aspect.value : undefined },
+          make.querySelector("button"));
+    });
+    // "Answer" and "Next episode" on a generated piece: the same character replies, the same cast goes on.
+    feed.addEventListener("submit", function (ev) {
+      const form = ev.target.closest("form.answer");
+      if (!form) return;
+      ev.preventDefault();
+      const answer = form.querySelector("input[name=brief]");
+      ask({ brief: answer.value, after: Number(form.dataset.after) }, ev.submitter || form.querySelector("button"));
+      answer.value = "";
     });
   }
 })();

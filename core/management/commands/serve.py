@@ -26,5 +26,8 @@ class Command(BaseCommand):
             # The in-process queue died with the last process: queue its unfinished renders again.
             resent = renders_recover(everything_queued=True)
             self.stdout.write(f"jobs: in-process broker, worker and scheduler ({resent} unfinished renders resumed)")
+            from generation.loops import loops_queue
+
+            loops_queue(progress=self.stdout.write)  # moving pictures for the demo catalogue, at low priority
         self.stdout.write(f"Tailor is up: http://{addrport}/  (health: http://{addrport}/healthz)")
         call_command("runserver", addrport, use_reloader=False, use_threading=True)

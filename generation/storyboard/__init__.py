@@ -1,0 +1,5 @@
+"""CPU storyboard renderer: a Script (JSON dict) -> frames, mixed audio and WebVTT captions."""
+
+from generation.storyboard.render import CREDIT, StoryboardResult, render_script
+
+__all__ = ["render_script", "StoryboardResult", "CREDIT"]
