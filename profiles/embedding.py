@@ -122,7 +122,7 @@ def onnx_export(model, directory: Path) -> Path:
     with _file_lock(directory.with_name(directory.name + ".lock")):
         if target.exists():  # another thread or process exported it while we waited
             return target
-        logger.warning("preparing the text embedder: a one-time int8 export (about 20 s)")
+        logger.info("preparing the text embedder: a one-time int8 export (about 20 s)")
         advice = _OnnxRuntimeAdvice()
         root = logging.getLogger()
         root.addFilter(advice)

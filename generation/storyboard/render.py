@@ -140,7 +140,9 @@ def render_script(script: dict, *, aspect: str | None = None, fps: float = 15.0,
     line_t: dict[int, tuple[float, float]] = {}
     t = 0.0
     gap = 0.22
+    debt = 0.0  # time a shot took beyond the script's length, given back by the shots after it
     for k, d in enumerate(durs):
+        d = max(0.8, d - debt)
         start = t
         cursor = start + (title_s + 0.15 if k == 0 else 0.3)
         for i, ln in enumerate(lines):
@@ -148,13 +150,14 @@ def render_script(script: dict, *, aspect: str | None = None, fps: float = 15.0,
                 continue
             s0 = cursor
             if ln["kind"] == "lyric":
-                if ln.get("beat") is not None:
-                    s0 = max(s0, start + min(max(_num(ln["beat"], 0), 0), 32) * beat_s)
-                s0 = math.ceil(s0 / beat_s - 1e-6) * beat_s  # chanted on the music's beat grid
+                # Chanted on the music's beat grid. (A line's `beat` is its place in the song, which
+                # the writer already ordered; it is not an offset to wait for.)
+                s0 = math.ceil(s0 / beat_s - 1e-6) * beat_s
             e0 = s0 + len(clips[i]) / SR
             line_t[i] = (s0, e0)
             cursor = e0 + gap
         end = max(start + d, cursor - gap + 0.4)
+        debt = max(0.0, debt + (end - start) - durs[k])
         shot_t.append((start, end))
         t = end
     total_s = shot_t[-1][1]

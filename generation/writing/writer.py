@@ -43,8 +43,13 @@ logger = logging.getLogger("tailor.writer")
 CANDIDATES = 4
 NOVELTY_WEIGHT = 0.3
 COHERENCE_WEIGHT = 1.0
-WORDS_PER_S = 2.6  # a relaxed narrator
-SUNG_WORDS_PER_S = 2.4
+# Measured on the packaged Piper voice as the storyboard places lines (a lead-in per shot, a gap
+# after each line, lyrics waiting for the beat): budgeting less makes the piece run long.
+WORDS_PER_S = 2.2
+SUNG_WORDS_PER_S = 1.8
+LINE_GAP_S = 0.35
+SHOT_OVERHEAD_S = 0.8
+TITLE_CARD_S = 1.9
 
 
 @dataclass
@@ -396,11 +401,11 @@ def _draft(*, taste: np.ndarray, seed: int, n: int, parsed: Brief, fmt_arg: str 
                 text = _lyric(template, beat_slots)
                 line = {"shot": index, "kind": kind, "speaker": person["id"] if person else None, "text": text, "beat": lyric_beat}
                 lyric_beat += 1
-                shot_words += len(text.split()) / SUNG_WORDS_PER_S
+                shot_words += len(text.split()) / SUNG_WORDS_PER_S + LINE_GAP_S
             else:
                 text = _fill(template, beat_slots)
                 line = {"shot": index, "kind": kind, "speaker": person["id"] if person else None, "text": text}
-                shot_words += len(text.split()) / WORDS_PER_S
+                shot_words += len(text.split()) / WORDS_PER_S + LINE_GAP_S
             if person and person["id"] not in speakers:
                 speakers.append(person["id"])
             lines.append(line)
@@ -465,15 +470,31 @@ def _draft(*, taste: np.ndarray, seed: int, n: int, parsed: Brief, fmt_arg: str 
             "props": props, "transition": transition, "prompt": prompt,
         })
         floor = spec["seconds"] / len(beats) * (1.0 if fmt == "ambient" else 0.6)
-        words_per_shot.append(max(floor, shot_words + 0.6))
+        words_per_shot.append(max(floor, shot_words + SHOT_OVERHEAD_S + (TITLE_CARD_S if index == 0 else 0.0)))
         if beat == "step":
             step_n += 1
         if beat == "part":
             part_n += 1
     shots[-1]["transition"] = "fade"
 
+    # A piece runs at most DURATION_MAX_S: where the lines would need longer, the busiest shot
+    # gives up its last line but one (a repeated chorus goes first), until they fit.
+    limit = float(duration_s) if duration_s is not None else DURATION_MAX_S
+    if any(line["kind"] == "lyric" for line in lines):
+        limit -= 1.0  # sung lines wait for the next beat: room for that
+    while sum(words_per_shot) > limit:
+        counts = [sum(1 for line in lines if line["shot"] == i) for i in range(len(shots))]
+        busiest = max((i for i in range(len(shots)) if counts[i] > 1), key=lambda i: words_per_shot[i], default=None)
+        if busiest is None:
+            break
+        drop = max(j for j, line in enumerate(lines) if line["shot"] == busiest and j != min(
+            k for k, other in enumerate(lines) if other["shot"] == busiest))
+        line = lines.pop(drop)
+        rate = SUNG_WORDS_PER_S if line["kind"] == "lyric" else WORDS_PER_S
+        words_per_shot[busiest] -= len(line["text"].split()) / rate + LINE_GAP_S
+
     if duration_s is None:
-        total = float(min(max(sum(words_per_shot), spec["seconds"] * 0.8, DURATION_MIN_S), spec["seconds"] * 1.25, DURATION_MAX_S))
+        total = float(min(max(sum(words_per_shot), spec["seconds"] * 0.8, DURATION_MIN_S), DURATION_MAX_S))
         total = round(total * 2) / 2
     else:
         total = float(duration_s)

@@ -1,5 +1,7 @@
 """Run the platform in one process: web server plus, on the in-process broker, the worker."""
 
+import os
+
 from django.core.management import call_command
 from django.core.management.base import BaseCommand
 
@@ -30,4 +32,6 @@ class Command(BaseCommand):
 
             loops_queue(progress=self.stdout.write)  # moving pictures for the demo catalogue, at low priority
         self.stdout.write(f"Tailor is up: http://{addrport}/  (health: http://{addrport}/healthz)")
+        # `serve` is the embedded mode of `make run`; production runs gunicorn (platform/Procfile).
+        os.environ.setdefault("DJANGO_RUNSERVER_HIDE_WARNING", "true")
         call_command("runserver", addrport, use_reloader=False, use_threading=True)
