@@ -160,3 +160,35 @@ def test_a_script_on_a_diffusion_model_is_one_call_per_shot_and_the_shots_add_up
         assert duration == pytest.approx(sum(slots), abs=len(slots) / out.fps)
         assert out.audio.shape[1] == pytest.approx(duration * out.sample_rate, abs=out.sample_rate * 0.05)
         assert out.captions.startswith("WEBVTT") and len(_cues(out.captions)) == len(script["lines"])
+
+
+def test_make_me_something_takes_an_aspect_and_an_answer_makes_the_next_episode(make_user, settings):
+    """Through the API: a 16:9 request; then the viewer answers the piece in one line, and the
+    answer is the brief of its next episode, with the same cast (names, looks, voices, seeds)."""
+    from generation.models import Video
+    from tests.test_api import api_for
+
+    settings.VOICE_BACKEND, settings.RENDER_MODEL = "tone", "storyboard"
+    viewer, other = make_user(), make_user()
+    api = api_for(viewer)
+    first = api.post("/api/v1/renders", {"brief": "a short film about a lighthouse keeper", "aspect": "16:9"}, format="json")
+    assert first.status_code == 202, first.content
+    body = first.json()
+    assert body["script"]["aspect"] == "16:9" and body["script"]["title"]
+    job = RenderJob.objects.get(pk=body["id"])
+    assert (job.params["width"], job.params["height"]) == (960, 540)
+    assert render_job_run(job_id=job.pk) == "done"
+    video = Video.objects.get(render_job=job)
+    detail = api.get(f"/api/v1/videos/{video.pk}").json()
+    assert detail["script"]["title"] == video.script["title"] and detail["captions_url"]
+
+    answer = api.post("/api/v1/renders", {"brief": "what was in the lighthouse?", "after": video.pk}, format="json")
+    assert answer.status_code == 202, answer.content
+    episode = answer.json()["script"]
+    assert episode["series"]["episode"] == 2 and video.script["logline"] in episode["series"]["previously"]
+    keep = ("id", "name", "look", "voice", "seed")
+    assert [{k: c[k] for k in keep} for c in episode["cast"]] == [{k: c[k] for k in keep} for c in video.script["cast"]]
+    assert "Episode 2" in episode["title"] and episode["aspect"] == "16:9"
+    # Another viewer cannot continue a private piece they cannot see.
+    assert api_for(other).post("/api/v1/renders", {"after": video.pk}, format="json").status_code == 404
+    assert api.post("/api/v1/renders", {"aspect": "4:3"}, format="json").status_code == 400

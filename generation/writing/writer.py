@@ -492,6 +492,8 @@ def _draft(*, taste: np.ndarray, seed: int, n: int, parsed: Brief, fmt_arg: str 
         line = lines.pop(drop)
         rate = SUNG_WORDS_PER_S if line["kind"] == "lyric" else WORDS_PER_S
         words_per_shot[busiest] -= len(line["text"].split()) / rate + LINE_GAP_S
+    for place, line in enumerate(line for line in lines if line["kind"] == "lyric"):
+        line["beat"] = place  # the song's lines in order, after any were given up
 
     if duration_s is None:
         total = float(min(max(sum(words_per_shot), spec["seconds"] * 0.8, DURATION_MIN_S), DURATION_MAX_S))
