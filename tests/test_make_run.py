@@ -78,10 +78,10 @@ def test_make_run_serves_a_personalized_feed(tmp_path):
         assert len(cards) >= 5
         assert "Because you like Cooking" in html or "Because you like Jazz" in html
 
-        # Within minutes the platform renders its first "made for you" videos, with sound, on the
-        # tiny pipelines through the production jobs: the demo viewers' cluster renders, and one
-        # planned for this newcomer when they onboarded.
-        deadline = time.monotonic() + 240
+        # Within minutes the platform renders its first "made for you" pieces on the CPU, through
+        # the production jobs: the demo viewers' cluster renders, and one planned for this
+        # newcomer when they onboarded.
+        deadline = time.monotonic() + 300
         while True:
             status, url, html = browser.get("/")
             if "Made for you" in html:
@@ -92,8 +92,17 @@ def test_make_run_serves_a_personalized_feed(tmp_path):
         src = re.findall(r'<video src="([^"]+)"', card)[-1]
         with browser.opener.open(base + src if src.startswith("/") else src, timeout=30) as r:
             data = r.read()
-        streams = mp4_probe(io.BytesIO(data))["streams"]
+        info = mp4_probe(io.BytesIO(data))
+        streams = info["streams"]
+        # A watchable piece, not a test clip: the storyboard renderer's 9:16 frames, 8-30 s, with
+        # sound, and its captions beside it.
         assert streams["video"]["codec"] == "h264" and streams["audio"]["codec"] == "aac"
+        assert (streams["video"]["width"], streams["video"]["height"]) == (540, 960), streams
+        assert 8.0 <= info["duration_s"] <= 30.5, info
+        track = re.findall(r'<track kind="captions" src="([^"]+)"', card)
+        assert track, card
+        with browser.opener.open(base + track[-1] if track[-1].startswith("/") else track[-1], timeout=30) as r:
+            assert r.read().decode().startswith("WEBVTT")
     finally:
         os.killpg(proc.pid, signal.SIGTERM)
         proc.wait(30)
