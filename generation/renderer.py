@@ -317,7 +317,7 @@ def _render_storyboards(params: dict, items: list[RenderInput], progress: Progre
 
         def report(fraction: float, pos=pos) -> None:
             if pos not in progress((pos + min(max(fraction, 0.0), 1.0)) / len(items)):
-                raise Cancelled()
+                raise storyboard.Interrupted()
 
         try:
             out = storyboard.render_script(
@@ -325,9 +325,9 @@ def _render_storyboards(params: dict, items: list[RenderInput], progress: Progre
                 burn_captions=settings.CAPTIONS_BURN, voice=settings.VOICE_BACKEND,
                 cache_dir=Path(settings.RENDER_MODEL_DIR) / "storyboard", progress=report,
             )
-        except Cancelled:
+        except storyboard.Interrupted:
             if len(items) == 1:
-                raise
+                raise Cancelled() from None
             results.append(None)
             continue
         results.append(RenderOutput(frames=out.frames, fps=out.fps, audio=out.audio, sample_rate=out.sample_rate,

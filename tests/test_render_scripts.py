@@ -192,3 +192,19 @@ def test_make_me_something_takes_an_aspect_and_an_answer_makes_the_next_episode(
     # Another viewer cannot continue a private piece they cannot see.
     assert api_for(other).post("/api/v1/renders", {"after": video.pk}, format="json").status_code == 404
     assert api.post("/api/v1/renders", {"aspect": "4:3"}, format="json").status_code == 400
+
+
+def test_a_cancelled_storyboard_stops_rendering(settings):
+    settings.VOICE_BACKEND = "tone"
+    script = _script("a documentary about snow leopards", duration_s=8.0)
+    spec = renderer.model_spec("storyboard")
+    item = renderer.RenderInput(prompt=script_prompt(script), negative="", sound="", seed=1, script=script)
+    seen = []
+
+    def progress(fraction):
+        seen.append(fraction)
+        return set() if fraction > 0.3 else {0}  # the viewer cancels a third of the way in
+
+    with pytest.raises(renderer.Cancelled):
+        renderer.render_batch(spec, renderer.params_for(spec, {}), [item], progress)
+    assert seen and max(seen) < 0.6  # it stopped soon after, not at the end

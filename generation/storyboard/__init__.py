@@ -1,5 +1,5 @@
 """CPU storyboard renderer: a Script (JSON dict) -> frames, mixed audio and WebVTT captions."""
 
-from generation.storyboard.render import CREDIT, StoryboardResult, render_script
+from generation.storyboard.render import CREDIT, Interrupted, StoryboardResult, render_script
 
-__all__ = ["render_script", "StoryboardResult", "CREDIT"]
+__all__ = ["render_script", "StoryboardResult", "CREDIT", "Interrupted"]

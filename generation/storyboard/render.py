@@ -31,7 +31,11 @@ from generation.storyboard.voice import NARRATOR, SR, VoiceError, VoiceRequest, 
 
 CREDIT = "Emoji graphics: OpenMoji (openmoji.org), CC BY-SA 4.0"
 
-__all__ = ["render_script", "StoryboardResult", "CREDIT", "VoiceError"]
+
+class Interrupted(Exception):
+    """Raised by a progress callback to stop the render where it is."""
+
+__all__ = ["render_script", "StoryboardResult", "CREDIT", "Interrupted", "VoiceError"]
 
 
 @dataclass
@@ -81,7 +85,9 @@ def render_script(script: dict, *, aspect: str | None = None, fps: float = 15.0,
         if progress is not None:
             try:
                 progress(min(1.0, max(0.0, float(f))))
-            except Exception:  # a progress sink must never break a render
+            except Interrupted:  # the caller stops the render (a cancelled job)
+                raise
+            except Exception:  # a broken progress sink must never break a render
                 pass
 
     # 1. read the script --------------------------------------------------------------------------
