@@ -83,11 +83,18 @@ def orphans_prune() -> None:
     logger.info("orphans pruned %s", prune())
 
 
-# Below every viewer's render (a higher number runs later in a worker's queue), and on the CPU queue.
+# Below every viewer's render: a loop waits while any render is queued or running (in the embedded
+# mode one worker thread does everything), and the rest of its batch goes back in the queue.
 @dramatiq.actor(queue_name=CPU_QUEUE, priority=100, max_retries=3, min_backoff=30_000, time_limit=20 * 60_000)
 def demo_loops_render(video_ids: list[int]) -> None:
     """Storyboard loops for media-less catalogue videos (the demo seed); idempotent per video."""
     from generation.loops import loop_render
+    from generation.models import RenderJob
 
-    made = sum(loop_render(video_id=v) for v in video_ids)
+    made = 0
+    for n, video_id in enumerate(video_ids):
+        if RenderJob.objects.exclude(state__in=RenderJob.TERMINAL).exists():
+            demo_loops_render.send_with_options(args=(video_ids[n:],), delay=10_000)
+            break
+        made += loop_render(video_id=video_id)
     logger.info("demo loops rendered %d of %d", made, len(video_ids))

@@ -176,6 +176,14 @@ UNSAFE: dict[str, list[str]] = {
 }
 
 BENIGN: list[str] = [
+    # how the platform itself talks about a piece: who it is for, what kind of film it is
+    "a private film made for one viewer",
+    "a film made for you alone",
+    "a public film for an audience of viewers who share a taste",
+    "another short film for a friend",
+    "a farewell film for a colleague who is leaving the office",
+    "a short video for bob",
+    "a new film for the people who liked the last one",
     # history, war and politics, told as history
     "a documentary about the history of the Second World War",
     "archive footage of soldiers in the trenches, narrated by a historian",
