@@ -257,7 +257,7 @@ RENDER_MODELS = env_json("TAILOR_RENDER_MODELS", {})
 VOICE_BACKEND = env_str("TAILOR_VOICE_BACKEND", "piper")
 CAPTIONS_BURN = env_bool("TAILOR_CAPTIONS_BURN", True)  # captions drawn into the frames as well as the .vtt
 # Storyboard loops for catalogue videos that have no media (the demo seed), rendered at low priority.
-DEMO_LOOPS = env_bool("TAILOR_DEMO_LOOPS", True)
+DEMO_LOOPS = env_bool("TAILOR_DEMO_LOOPS", False)
 RENDER_ASPECT = env_str("TAILOR_RENDER_ASPECT", "9:16", choices=("9:16", "16:9", "1:1"))
 # An OpenAI-compatible chat endpoint (vLLM, Ollama, llama.cpp's server) that writes scripts; unset:
 # the built-in writer, which is also the fallback when the model's answer is invalid or late.
