@@ -193,6 +193,6 @@ def signup(request):
     if request.method == "POST" and form.is_valid():
         user = form.save()
         profile_services.profile_ensure(user=user)
-        login(request, user)
+        login(request, user, backend="django.contrib.auth.backends.ModelBackend")
         return redirect("feed:onboarding")
     return render(request, "registration/signup.html", {"form": form}, status=400 if form.errors else 200)
