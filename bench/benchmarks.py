@@ -570,8 +570,21 @@ def safety() -> dict:
     return run()
 
 
+def generation_bandit() -> dict:
+    """The generation bandit on the simulator (generation/bandit_sim.py): like rate and watch
+    fraction per round for the learning planner, today's planner and random arms; 1,000 viewers,
+    10 rounds, 5 seeds. Goal: by round 10, learning >= 1.3x today's like rate."""
+    from generation.bandit_sim import compare
+
+    result = compare(seeds=(0, 1, 2, 3, 4), viewers=1000, rounds=10)
+    ratio = result["final_ratio_learning_over_today"]
+    result["goal"] = "round 10 like rate, learning / today >= 1.3 (mean over 5 seeds)"
+    result["goal_met"] = ratio["mean"] >= 1.3
+    return result
+
+
 ALL = {
-    "script_quality": script_quality, "storyboard": storyboard, "safety": safety,
+    "generation_bandit": generation_bandit, "script_quality": script_quality, "storyboard": storyboard, "safety": safety,
     "render_jobs": render_jobs, "render_batching": render_batching,
     "render_sharing": render_sharing, "embedding": embedding, "ingest": ingest, "like_to_feed": like_to_feed, "feed": feed, "feed_http": feed_http,
     "feed_locust": feed_locust,

@@ -278,6 +278,19 @@ RENDER_DAILY_QUOTA = env_int("TAILOR_RENDER_DAILY_QUOTA", 10, min_value=0)  # "m
 # Content gaps: an interest whose best catalogue match is under this cosine gets a render planned.
 GAP_THRESHOLD = env_float("TAILOR_GAP_THRESHOLD", 0.45, min_value=-1.0, max_value=1.0)
 RENDER_PLAN_BUDGET = env_int("TAILOR_RENDER_PLAN_BUDGET", 8, min_value=0)  # renders per planning run
+# What to make, learnt from engagement (generation/bandit.py): Thompson sampling over the arms of
+# generated pieces. Exploration (a choice other than the posterior's best) stays under its share of
+# renders over the window; a holdout share is planned the old way for the always-on A/B.
+BANDIT_ENABLED = env_bool("TAILOR_BANDIT_ENABLED", True)
+BANDIT_EXPLORE_SHARE = env_float("TAILOR_BANDIT_EXPLORE_SHARE", 0.3, min_value=0.0, max_value=1.0)
+BANDIT_BUDGET_WINDOW_DAYS = env_int("TAILOR_BANDIT_BUDGET_WINDOW_DAYS", 7, min_value=1)
+BANDIT_HOLDOUT_SHARE = env_float("TAILOR_BANDIT_HOLDOUT_SHARE", 0.1, min_value=0.0, max_value=1.0)
+BANDIT_PRIOR_STRENGTH = env_float("TAILOR_BANDIT_PRIOR_STRENGTH", 5.0, min_value=0.0)  # pseudo-impressions from the parent context
+BANDIT_PIECE_PRIOR = env_float("TAILOR_BANDIT_PIECE_PRIOR", 20.0, min_value=0.0)  # a new piece's fair first audience
+# The taste fit (cosine) a bandit-chosen script may give up against the writer's own choices.
+BANDIT_FIT_SLACK = env_float("TAILOR_BANDIT_FIT_SLACK", 0.03, min_value=0.0, max_value=2.0)
+BANDIT_WORLD_FLOOR = env_float("TAILOR_BANDIT_WORLD_FLOOR", 0.08, min_value=0.0, max_value=2.0)  # taste fit a world may lose
+BANDIT_SETTLE_S = env_float("TAILOR_BANDIT_SETTLE_S", 1800.0, min_value=0.0)  # engagement counted after an impression
 # GPU worker fleet (generation/fleet.py): a worker started with TAILOR_WORKER_MODELS loads those
 # models at boot, keeps them warm, serves their own queues (gpu.<model>) and advertises them with a
 # heartbeat row; renders for an advertised model go to its queue, others to the shared gpu queue.

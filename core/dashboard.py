@@ -181,9 +181,16 @@ def dashboard_data() -> dict:
         "index": index_health(),
         "safety": safety_blocks(),
         "fleet": fleet(),
+        "bandit": _bandit(),
         "totals": {"viewers": _count("auth.User"), "videos": _count("generation.Video"),
                    "renders_ready": _count("generation.RenderJob", state="ready")},
     }
+
+
+def _bandit() -> dict:
+    from generation.bandit import bandit_report
+
+    return bandit_report()
 
 
 def _count(label: str, **filters) -> int:

@@ -20,6 +20,7 @@ SCHEDULE: list[tuple[str, float, str]] = [
     ("collab-refresh", 600.0, "feed.tasks.collab_refresh"),
     ("interests-recluster", 24 * 3600.0, "profiles.tasks.interests_recluster_all"),
     ("renders-recover", 60.0, "generation.tasks.renders_recover"),
+    ("bandit-refresh", 300.0, "generation.tasks.bandit_refresh"),  # before a plan reads the arms' statistics
     ("renders-plan", 1800.0, "generation.tasks.renders_plan"),
     ("orphans-prune", 24 * 3600.0, "generation.tasks.orphans_prune"),
     ("index-snapshot", 600.0, "profiles.tasks.index_snapshot"),

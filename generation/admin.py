@@ -7,7 +7,7 @@ from django.template.response import TemplateResponse
 from django.urls import path, reverse
 from django.utils.html import format_html
 
-from generation.models import Concept, GpuWorker, PromptTemplate, RenderJob, SafetyDecision, Video
+from generation.models import ArmStat, Concept, GpuWorker, PromptTemplate, RenderJob, SafetyDecision, Video
 from generation.writing.script import script_as_text
 from profiles.admin import RebuildIndexMixin
 
@@ -29,10 +29,26 @@ class VideoAdmin(ScriptMixin, RebuildIndexMixin, admin.ModelAdmin):
     list_filter = ("source", "created_at")
     search_fields = ("title", "description", "external_id", "prompt")
     readonly_fields = ("views", "likes", "negatives", "video_key", "thumbnail_key", "captions_key", "duration_s", "fps", "width",
-                       "height", "script_text")
+                       "height", "script_text", "arms_and_reward")
     exclude = ("script",)
     raw_id_fields = ("made_for",)
     filter_horizontal = ("audience",)
+
+    @admin.display(description="Arms and reward")
+    def arms_and_reward(self, obj):
+        return arms_and_reward(getattr(obj, "render_job", None))
+
+
+def arms_and_reward(job) -> str:
+    """What the planner chose a piece from and what its audience gave it (generation/bandit.py)."""
+    from generation.models import ArmStat
+
+    if job is None or not job.arms:
+        return "-"
+    arms = ", ".join(f"{k}={v}" for k, v in job.arms.items())
+    stat = ArmStat.objects.filter(context="global", dimension="piece", value=str(job.video_id)).first() if job.video_id else None
+    reward = f"mean reward {stat.reward / stat.impressions:.3f} over {stat.impressions} impressions" if stat and stat.impressions else "no settled impressions yet"
+    return f"{arms} | context {job.arm_context or '-'} | policy {job.policy or '-'} | {reward}"
 
 
 @admin.register(GpuWorker)
@@ -52,15 +68,19 @@ class GpuWorkerAdmin(admin.ModelAdmin):
 
 @admin.register(RenderJob)
 class RenderJobAdmin(ScriptMixin, admin.ModelAdmin):
-    list_display = ("id", "title", "state", "progress", "purpose", "model", "user", "attempts", "gpu_seconds", "created_at")
-    list_filter = ("state", "purpose", "model", "queue", "created_at")
+    list_display = ("id", "title", "state", "progress", "purpose", "policy", "model", "user", "attempts", "gpu_seconds", "created_at")
+    list_filter = ("state", "purpose", "policy", "model", "queue", "created_at")
     search_fields = ("title", "prompt", "brief", "key", "user__username", "worker")
     readonly_fields = ("key", "state", "progress", "attempts", "worker", "queue", "error", "gpu_seconds", "video", "created_at",
-                       "updated_at", "started_at", "heartbeat_at", "finished_at", "script_text")
-    exclude = ("script",)
+                       "updated_at", "started_at", "heartbeat_at", "finished_at", "script_text", "arms_and_reward")
+    exclude = ("script", "arms", "arm_context", "policy")
     raw_id_fields = ("user",)
     filter_horizontal = ("audience",)
     actions = ["cancel", "rerender"]
+
+    @admin.display(description="Arms and reward")
+    def arms_and_reward(self, obj):
+        return arms_and_reward(obj)
 
     @admin.action(description="Cancel the selected render jobs")
     def cancel(self, request, queryset):
@@ -146,3 +166,18 @@ class SafetyDecisionAdmin(admin.ModelAdmin):
     list_display = ("created_at", "kind", "allowed", "category", "reason", "user")
     list_filter = ("allowed", "category", "kind", "created_at")
     search_fields = ("text", "reason")
+
+
+@admin.register(ArmStat)
+class ArmStatAdmin(admin.ModelAdmin):
+    """The bandit's statistics per context and arm (folded from the impression log: read only)."""
+
+    list_display = ("context", "dimension", "value", "impressions", "reward", "mean")
+    list_filter = ("dimension",)
+    search_fields = ("context", "value")
+
+    def has_add_permission(self, request):
+        return False
+
+    def has_change_permission(self, request, obj=None):
+        return False

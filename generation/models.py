@@ -190,6 +190,11 @@ class RenderJob(models.Model):
     worker = models.CharField(max_length=200, blank=True)
     error = models.TextField(blank=True)
     gpu_seconds = models.FloatField(default=0.0)
+    # What the planner chose (generation/bandit.py): the arms read from the script, the taste
+    # cluster it was made for, and the policy that chose ("holdout": the old way, for the A/B).
+    arms = models.JSONField(default=dict, blank=True)
+    arm_context = models.CharField(max_length=64, blank=True)
+    policy = models.CharField(max_length=16, blank=True, db_index=True)
     queue = models.CharField(max_length=120, blank=True)  # where its last message went: gpu, or gpu.<model>
     video = models.OneToOneField(Video, null=True, blank=True, on_delete=models.SET_NULL, related_name="render_job")
 
@@ -230,3 +235,32 @@ class GpuWorker(models.Model):
 
     def __str__(self) -> str:
         return f"{self.name} [{', '.join(self.warm) or 'any model'}]"
+
+
+class ArmStat(models.Model):
+    """Impressions and summed reward of one arm (a dimension's value, or a piece) in one context
+    (global, a taste cluster, a viewer): the bandit's sufficient statistics, folded from the
+    impression log by generation/bandit.py."""
+
+    context = models.CharField(max_length=64)
+    dimension = models.CharField(max_length=16)
+    value = models.CharField(max_length=100)
+    impressions = models.PositiveIntegerField(default=0)
+    reward = models.FloatField(default=0.0)
+
+    class Meta:
+        constraints = [models.UniqueConstraint(fields=["context", "dimension", "value"], name="armstat_unique")]
+
+    def __str__(self) -> str:
+        return f"{self.context} {self.dimension}={self.value}"
+
+    @property
+    def mean(self) -> float:
+        return (self.reward + 1.0) / (self.impressions + 2.0)
+
+
+class BanditCursor(models.Model):
+    """How far the bandit has folded the impression log (the last impression id)."""
+
+    name = models.CharField(max_length=32, primary_key=True)
+    position = models.BigIntegerField(default=0)

@@ -22,7 +22,7 @@ from django.core.exceptions import ValidationError
 from django.utils import timezone
 
 from core.vec import from_bytes, normalize
-from generation import renderer
+from generation import bandit, renderer
 from generation.composer import brief_clean
 from generation.models import RenderJob, Video
 from generation.rendering import RenderBlocked, render_job_create
@@ -72,7 +72,7 @@ def gaps_find(*, threshold: float | None = None, everyone: bool = False, user_id
 
 
 def script_for(*, taste: np.ndarray, seed: int, brief: str = "", aspect: str | None = None, user=None,
-               series: dict | None = None, candidates: int = 4) -> WrittenScript:
+               series: dict | None = None, candidates: int = 4, choices: dict | None = None) -> WrittenScript:
     """The script of a render: from the language model where one is configured (falling back to
     the built-in writer on any failure), else the built-in writer. A draft the safety check
     refuses is passed over for the next best."""
@@ -84,7 +84,7 @@ def script_for(*, taste: np.ndarray, seed: int, brief: str = "", aspect: str | N
 
     def built_in() -> WrittenScript:
         return script_write_scored(taste=taste, seed=seed, brief=brief, aspect=aspect, series=series, addressee=addressee,
-                                   enjoyed=enjoyed, candidates=candidates, check=safe)
+                                   enjoyed=enjoyed, candidates=candidates, check=safe, choices=choices)
 
     if not settings.WRITER_LLM_URL:
         return built_in()
@@ -100,11 +100,25 @@ def script_for(*, taste: np.ndarray, seed: int, brief: str = "", aspect: str | N
     return fallback.get("written") or WrittenScript(script=script)
 
 
-def _script_or_none(*, taste: np.ndarray, seed: int) -> WrittenScript | None:
-    """A safe script for a planned render, trying a few seeds; None if none passes."""
+@dataclass
+class Planned:
+    """A planned script with what the bandit chose it from."""
+
+    written: WrittenScript
+    cluster: str = ""
+    policy: str = ""
+
+
+def _script_or_none(*, taste: np.ndarray, seed: int, stats=None, budget=None) -> Planned | None:
+    """A safe script for a planned render, its arms chosen by the bandit (generation/bandit.py)
+    within its floor on taste fit, trying a few seeds; None if none passes."""
+    cluster = bandit.cluster_of(taste)
+    choices, policy, _ = bandit.plan_choice(taste=taste, seed=seed, cluster=cluster, stats=stats, budget=budget)
     for attempt in range(3):
         try:
-            return script_for(taste=taste, seed=seed + 7919 * attempt, candidates=3)
+            written, used = bandit.written_on_taste(
+                lambda c: script_for(taste=taste, seed=seed + 7919 * attempt, candidates=3, choices=c), choices, policy)
+            return Planned(written, cluster=cluster, policy=used)
         except ValidationError as exc:
             logger.info("planned script not written (seed %s): %s", seed + 7919 * attempt, exc.messages)
     return None
@@ -126,12 +140,15 @@ def _viewer_context(user) -> tuple[str, list[str]]:
     return addressee, list(liked)
 
 
-def _job_fields(written: WrittenScript) -> dict:
+def _job_fields(written: WrittenScript | Planned) -> dict:
+    planned = written if isinstance(written, Planned) else None
+    written = planned.written if planned else written
     script = written.script
+    arms = dict(arms=bandit.arms_of(script), arm_context=planned.cluster, policy=planned.policy) if planned else {}
     sound = ", ".join(x for x in [f"{script['music']['mood']} {script['music']['genre']} music",
                                   script.get("sound", {}).get("ambience", "")] if x)
     return dict(prompt=script_prompt(script), sound=sound, negative=script.get("negative", ""), seed=int(script["seed"]),
-                family=script["format"], title=script["title"], fit=written.fit or None, script=script)
+                family=script["format"], title=script["title"], fit=written.fit or None, script=script, **arms)
 
 
 def _params(aspect: str | None) -> dict:
@@ -153,14 +170,16 @@ def renders_plan(*, budget: int | None = None, per_user_quota: int = 1, min_fide
     seed = timezone.now().date().toordinal() if seed is None else seed
     interests = normalize(np.vstack([g.vector for g in gaps]))
     owners = np.array([g.user_id for g in gaps])
-    composed: dict[int, list[WrittenScript | None]] = {}
+    composed: dict[int, list[Planned | None]] = {}
+    stats, exploration = bandit.Stats.load(), bandit.Budget.load()
 
     def embed_prompts(tastes: np.ndarray, call_seed: int) -> np.ndarray:
-        drafts = [_script_or_none(taste=t, seed=call_seed * 1000 + n) for n, t in enumerate(tastes)]
+        drafts = [_script_or_none(taste=t, seed=call_seed * 1000 + n, stats=stats, budget=exploration)
+                  for n, t in enumerate(tastes)]
         composed[call_seed] = drafts
         # A taste no safe script was found for keeps its own vector: it serves nobody else, and
         # nothing is queued for it.
-        vectors = embed_texts([script_prompt(d.script) for d in drafts if d is not None])
+        vectors = embed_texts([script_prompt(d.written.script) for d in drafts if d is not None])
         it = iter(vectors)
         return np.vstack([next(it) if d is not None else -t for d, t in zip(drafts, tastes)]).astype(np.float32)
 
@@ -188,7 +207,7 @@ def renders_plan(*, budget: int | None = None, per_user_quota: int = 1, min_fide
     return result
 
 
-def _queue(draft: WrittenScript | None, *, purpose: str, counter: dict, kind: str, audience=(), user_id: int | None = None) -> int:
+def _queue(draft: Planned | None, *, purpose: str, counter: dict, kind: str, audience=(), user_id: int | None = None) -> int:
     from django.contrib.auth import get_user_model
 
     if draft is None:
@@ -196,7 +215,7 @@ def _queue(draft: WrittenScript | None, *, purpose: str, counter: dict, kind: st
     user = get_user_model().objects.get(pk=user_id) if user_id else None
     try:
         _, created = render_job_create(**_job_fields(draft), user=user, audience=audience, purpose=purpose,
-                                       params=_params(draft.script.get("aspect")))
+                                       params=_params(draft.written.script.get("aspect")))
     except RenderBlocked as exc:
         logger.warning("planned script blocked: %s", exc.messages)
         return 0
@@ -246,16 +265,21 @@ def render_request_for_user(*, user, brief: str | None = None, aspect: str | Non
         taste = brief_vector
     else:
         raise ValidationError({"brief": "tell us in a line what you would like to see, or like a few videos first"})
+    # The arms the brief leaves open are the bandit's, in this viewer's context (an episode keeps its series').
+    cluster = bandit.cluster_of(taste)
+    choices, policy, _ = bandit.plan_choice(taste=taste, seed=seed, cluster=cluster, user_id=user.pk) if not series else ({}, "", [])
     for attempt in range(3):  # the safety check may refuse every draft of one seed
         try:
-            written = script_for(taste=taste, seed=seed + 7919 * attempt, brief=brief, aspect=aspect, user=user,
-                                 series=series)
+            written, policy = bandit.written_on_taste(
+                lambda c: script_for(taste=taste, seed=seed + 7919 * attempt, brief=brief, aspect=aspect, user=user,
+                                     series=series, choices=c), choices, policy)
             break
         except ValidationError:
             continue
     else:
         raise RenderBlocked({"brief": "we could not write a script for that which passes our content rules; try another line"})
-    return render_job_create(**_job_fields(written), user=user, purpose=RenderJob.Purpose.REQUEST, brief=brief,
+    planned = Planned(written, cluster=cluster, policy=policy)
+    return render_job_create(**_job_fields(planned), user=user, purpose=RenderJob.Purpose.REQUEST, brief=brief,
                              params=_params(written.script.get("aspect")))
 
 

@@ -57,7 +57,8 @@ def render_key(*, prompt: str, sound: str, negative: str, model: str, seed: int,
 def render_job_create(
     *, prompt: str, sound: str = "", negative: str = "", seed: int, model: str | None = None, params: dict | None = None,
     user=None, audience=(), purpose: str = RenderJob.Purpose.REQUEST, brief: str = "", family: str = "",
-    title: str = "", fit: float | None = None, script: dict | None = None,
+    title: str = "", fit: float | None = None, script: dict | None = None, arms: dict | None = None,
+    arm_context: str = "", policy: str = "",
 ) -> tuple[RenderJob, bool]:
     """Queue a render, or return the job that already renders exactly this (same prompt, script,
     model, seed and parameters). The safety check runs first, on the prompt and on every text of
@@ -87,6 +88,8 @@ def render_job_create(
             purpose=purpose, user=user if getattr(user, "pk", None) else None, prompt=prompt, sound=sound,
             negative=negative, brief=brief, family=family, title=title[:300], fit=fit, model=spec.name,
             seed=int(seed), params=params, queue=queue, script=script or {},
+            # The arms a piece is credited with are read from its script, whoever wrote it.
+            arms=arms if arms is not None else (_arms_of(script) if script else {}), arm_context=arm_context, policy=policy,
         ))
         if audience:
             job.audience.add(*audience)
@@ -96,6 +99,12 @@ def render_job_create(
             transaction.on_commit(lambda: _send(job.pk, spec.name, queue=queue))
             logger.info("render queued job=%s model=%s purpose=%s", job.pk, spec.name, purpose)
     return job, created
+
+
+def _arms_of(script: dict) -> dict:
+    from generation.bandit import arms_of
+
+    return arms_of(script)
 
 
 def _send(job_id: int, model: str, *, queue: str | None = None, delay_ms: int | None = None) -> str:

@@ -75,6 +75,14 @@ def renders_plan(user_ids: list[int] | None = None, everyone: bool = False, budg
     plan(user_ids=user_ids, everyone=everyone, budget=budget)  # logs "renders planned"
 
 
+@dramatiq.actor(queue_name=CPU_QUEUE, max_retries=3, min_backoff=10_000, time_limit=30 * 60_000)
+def bandit_refresh() -> None:
+    """Fold settled impressions of generated pieces into the bandit's arm statistics."""
+    from generation.bandit import bandit_refresh as refresh
+
+    refresh()  # logs "bandit refresh" when it folded any
+
+
 @dramatiq.actor(queue_name=CPU_QUEUE, max_retries=3, min_backoff=60_000, time_limit=30 * 60_000)
 def orphans_prune() -> None:
     """Delete rendered objects no Video points at, and abort multipart uploads left open."""

@@ -46,6 +46,9 @@ COHERENCE_WEIGHT = 1.0
 # Measured on the packaged Piper voice as the storyboard places lines (a lead-in per shot, a gap
 # after each line, lyrics waiting for the beat): budgeting less makes the piece run long.
 WORDS_PER_S = 2.2
+# The planner's choices of voice pace and length (generation/bandit.py), as the writer applies them.
+VOICE_PACES = {"measured": 0.94, "natural": 1.0, "brisk": 1.08}
+LENGTHS_S = {"short": 12.0, "medium": 19.0, "long": 27.0}
 SUNG_WORDS_PER_S = 1.8
 LINE_GAP_S = 0.35
 SHOT_OVERHEAD_S = 0.8
@@ -295,12 +298,16 @@ def _enjoyed_phrase(enjoyed: Iterable[str]) -> str:
 
 
 def _draft(*, taste: np.ndarray, seed: int, n: int, parsed: Brief, fmt_arg: str | None, aspect: str,
-           duration_s: float | None, series: dict | None, addressee: str, enjoyed: list[str], world: World) -> dict:
+           duration_s: float | None, series: dict | None, addressee: str, enjoyed: list[str], world: World,
+           choices: dict | None = None) -> dict:
     rng = random.Random(f"tailor-writer:{seed}:{n}")
+    choices = choices or {}
     series_cast = (series or {}).get("cast") or None
     series_world = (series or {}).get("world") or {}
     fmt = fmt_arg or parsed.format or (series or {}).get("format") or _choose_format(taste, world, rng)
     tone = (series or {}).get("tone") or _choose_tone(taste, world, fmt, rng)
+    if choices.get("tone") in P.FORMAT_TONES.get(fmt, list(P.TONES)) and not (series or {}).get("tone"):
+        tone = choices["tone"]
     spec = P.FORMATS[fmt]
     tone_spec = P.TONES[tone]
 
@@ -530,6 +537,12 @@ def _draft(*, taste: np.ndarray, seed: int, n: int, parsed: Brief, fmt_arg: str 
              "key": rng.choice(tone_spec["keys"])}
     if fmt == "musical" and world.music[0] not in ("broadway",) and rng.random() < 0.3:
         music["genre"] = "broadway"
+    if choices.get("music") in world.music:
+        music["genre"] = choices["music"]
+    pace = VOICE_PACES.get(choices.get("voice", ""))
+    if pace and not series_cast:
+        for member in cast:
+            member["voice"]["rate"] = round(pace, 2)
     sound = {"ambience": world.ambience, "effects": rng.sample(list(world.effects), k=min(2, len(world.effects)))}
     script = {
         "version": SCRIPT_VERSION, "title": title, "logline": logline, "format": fmt, "tone": tone,
@@ -603,9 +616,11 @@ def _world_for(parsed: Brief, series: dict | None, taste: np.ndarray, seed: int,
 def script_write_scored(
     *, taste: np.ndarray, seed: int, brief: str = "", format: str | None = None, aspect: str = "9:16",
     duration_s: float | None = None, series: dict | None = None, addressee: str = "", enjoyed: Iterable[str] = (),
-    candidates: int = CANDIDATES, check: Callable[[dict], object] | None = None,
+    candidates: int = CANDIDATES, check: Callable[[dict], object] | None = None, choices: dict | None = None,
 ) -> WrittenScript:
-    """The best of `candidates` drafts with its scores; see `script_write`."""
+    """The best of `candidates` drafts with its scores; see `script_write`. `choices` are the
+    planner's arms (generation/bandit.py): world, format, tone, music, length, voice; each is
+    applied where this world and format allow it, the writer's own choice otherwise."""
     from generation.composer import brief_clean
     from profiles import indexes
     from profiles.embedding import embed_texts
@@ -623,10 +638,19 @@ def script_write_scored(
     taste = normalize(np.asarray(taste, dtype=np.float32))
     parsed = brief_parse(brief)
     candidates = max(1, int(candidates))
+    choices = dict(choices or {})
     worlds = _world_for(parsed, series, taste, seed, candidates)
+    chosen_world = world_get(choices["world"]) if choices.get("world") and not parsed.subject and not series else None
+    if chosen_world is not None:
+        worlds = [chosen_world] * candidates
+    if format is None and choices.get("format") and not parsed.format and not (series or {}).get("format"):
+        allowed = {f for w in worlds for f in w.formats}
+        format = choices["format"] if choices["format"] in allowed and choices["format"] in FORMATS else None
+    if duration_s is None and choices.get("length") in LENGTHS_S:
+        duration_s = LENGTHS_S[choices["length"]]
     drafts = [
         _draft(taste=taste, seed=seed, n=n, parsed=parsed, fmt_arg=format, aspect=aspect, duration_s=duration_s,
-               series=series, addressee=addressee, enjoyed=list(enjoyed), world=worlds[n])
+               series=series, addressee=addressee, enjoyed=list(enjoyed), world=worlds[n], choices=choices)
         for n in range(candidates)
     ]
     for draft in drafts:

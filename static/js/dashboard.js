@@ -86,6 +86,22 @@
       });
       body.append(tr);
     });
+    const ab = data.bandit.ab;
+    function abLine(x) { return x.pieces + " pieces · " + x.impressions + " shown · like rate " + (x.like_rate === null ? "–" : x.like_rate); }
+    dl("bandit-ab", [["learning planner", abLine(ab.bandit)], ["holdout (old planner, " + Math.round(100 * ab.holdout_share) + "%)", abLine(ab.holdout)],
+                     ["lift", ab.lift === null ? "–" : ab.lift + "×"]]);
+    const arms = document.getElementById("bandit");
+    arms.replaceChildren();
+    data.bandit.clusters.forEach(function (c) {
+      const tr = document.createElement("tr");
+      const best = Object.keys(c.arms).map(function (d) {
+        return d + ": " + c.arms[d].map(function (a) { return a.arm + " " + a.mean + " · " + a.impressions; }).join(", ");
+      }).filter(function (line) { return !/: $/.test(line); }).join(" | ");
+      [c.context, String(c.pieces), best || "–"].forEach(function (v) {
+        const td = document.createElement("td"); td.textContent = v; tr.append(td);
+      });
+      arms.append(tr);
+    });
     document.getElementById("ops-updated").textContent = new Date(data.generated_at).toLocaleTimeString();
     root.dataset.loaded = String(Number(root.dataset.loaded || 0) + 1);
   }
