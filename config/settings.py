@@ -290,6 +290,7 @@ BANDIT_PIECE_PRIOR = env_float("TAILOR_BANDIT_PIECE_PRIOR", 20.0, min_value=0.0)
 # The taste fit (cosine) a bandit-chosen script may give up against the writer's own choices.
 BANDIT_FIT_SLACK = env_float("TAILOR_BANDIT_FIT_SLACK", 0.03, min_value=0.0, max_value=2.0)
 BANDIT_WORLD_FLOOR = env_float("TAILOR_BANDIT_WORLD_FLOOR", 0.08, min_value=0.0, max_value=2.0)  # taste fit a world may lose
+BANDIT_SERIES_MIN_IMPRESSIONS = env_int("TAILOR_BANDIT_SERIES_MIN_IMPRESSIONS", 20, min_value=1)  # before a next episode
 BANDIT_SETTLE_S = env_float("TAILOR_BANDIT_SETTLE_S", 1800.0, min_value=0.0)  # engagement counted after an impression
 # GPU worker fleet (generation/fleet.py): a worker started with TAILOR_WORKER_MODELS loads those
 # models at boot, keeps them warm, serves their own queues (gpu.<model>) and advertises them with a

@@ -46,7 +46,7 @@ logger = logging.getLogger("tailor.bandit")
 
 ARM_DIMENSIONS = ("world", "format", "tone", "voice", "music", "length", "aspect", "series")
 # What the policy chooses, in this order (a world's formats, tones and music depend on it).
-CHOSEN = ("world", "format", "tone", "music", "length", "voice")
+CHOSEN = ("world", "format", "tone", "music", "length", "voice", "series")
 GLOBAL = "global"
 
 
@@ -217,27 +217,32 @@ def _allowed(dimension: str, chosen: dict, worlds: dict) -> list[str]:
         return list(LENGTHS_S)
     if dimension == "voice":
         return list(VOICE_PACES)
+    if dimension == "series":  # offered where a piece of this cluster has earned a next episode
+        return ["standalone", "episode"] if chosen.get("_episode_ok") else []
     return []
 
 
 def choose(*, taste: np.ndarray, contexts: list[str], stats: Stats, budget: Budget, rng: random.Random,
-           policy: str = Policy.BANDIT, worlds: dict | None = None) -> tuple[dict[str, str], str]:
+           policy: str = Policy.BANDIT, worlds: dict | None = None, episode_ok: bool = False) -> tuple[dict[str, str], str]:
     """The arms of the next piece for this taste, and the policy that chose them. Under the
     bandit, each dimension is a Thompson draw among its allowed options; if any draw differs
-    from the posterior mean's best and the exploration budget is spent, every arm is the best."""
+    from the posterior mean's best and the exploration budget is spent, every arm is the best.
+    episode_ok offers the series arm (a next episode of a piece that did well)."""
     worlds = options_for(taste) if worlds is None else worlds
     if policy == Policy.HOLDOUT or not worlds:
         return {}, Policy.HOLDOUT
+    start = {"_episode_ok": "1"} if episode_ok else {}
     if policy == Policy.RANDOM:
-        chosen: dict[str, str] = {}
+        chosen: dict[str, str] = dict(start)
         for dimension in CHOSEN:
             options = _allowed(dimension, chosen, worlds)
             if options:
                 chosen[dimension] = rng.choice(options)
+        chosen.pop("_episode_ok", None)
         return chosen, Policy.RANDOM
 
     def pick(sampled: bool) -> dict[str, str]:
-        chosen: dict[str, str] = {}
+        chosen: dict[str, str] = dict(start)
         draw = random.Random(rng_seed)
         for dimension in CHOSEN:
             options = _allowed(dimension, chosen, worlds)
@@ -248,6 +253,7 @@ def choose(*, taste: np.ndarray, contexts: list[str], stats: Stats, budget: Budg
                 a, b = stats.mean(contexts, dimension, value)
                 scores.append(draw.betavariate(a, b) if sampled else a / (a + b))
             chosen[dimension] = options[int(np.argmax(scores))]
+        chosen.pop("_episode_ok", None)
         return chosen
 
     rng_seed = rng.randrange(2**63)
@@ -260,14 +266,16 @@ def choose(*, taste: np.ndarray, contexts: list[str], stats: Stats, budget: Budg
 
 
 def plan_choice(*, taste: np.ndarray, seed: int, cluster: str, user_id: int | None = None,
-                stats: Stats | None = None, budget: Budget | None = None) -> tuple[dict[str, str], str, list[str]]:
+                stats: Stats | None = None, budget: Budget | None = None,
+                episode_ok: bool = False) -> tuple[dict[str, str], str, list[str]]:
     """Arms, policy and contexts for a planned render (the planner's entry point)."""
     contexts = contexts_for(cluster=cluster, user_id=user_id)
     if not settings.BANDIT_ENABLED or holdout(seed):
         return {}, Policy.HOLDOUT, contexts
     stats = Stats.load(contexts) if stats is None else stats
     budget = Budget.load() if budget is None else budget
-    arms, policy = choose(taste=taste, contexts=contexts, stats=stats, budget=budget, rng=random.Random(seed))
+    arms, policy = choose(taste=taste, contexts=contexts, stats=stats, budget=budget, rng=random.Random(seed),
+                          episode_ok=episode_ok)
     budget.record(policy)
     return arms, policy, contexts
 
@@ -293,7 +301,7 @@ def written_on_taste(write, choices: dict, policy: str):
         kept = write(neutral)
         if (kept.fit or 0.0) >= floor:
             return kept, policy
-    logger.info("bandit choices %s fit the taste at %.3f against %.3f: the writer's own", choices, chosen.fit or 0.0,
+    logger.debug("bandit choices %s fit the taste at %.3f against %.3f: the writer's own", choices, chosen.fit or 0.0,
                 own.fit or 0.0)
     return own, Policy.FALLBACK
 
@@ -421,6 +429,29 @@ def replay(*, until_id: int | None = None) -> Stats:
         for contexts, arms, reward, piece in _credits(rows):
             stats.add(contexts, arms, reward, piece)
         position = rows[-1][0]
+
+
+def episode_candidate(cluster: str, stats: Stats | None = None):
+    """The piece of this cluster that has earned a next episode: at least SERIES_MIN_IMPRESSIONS
+    settled impressions, a mean reward above its cluster's, and no next episode made yet; the
+    best such, or None."""
+    from generation.models import ArmStat, RenderJob, Video
+
+    stats = Stats.load([cluster]) if stats is None else stats
+    base = stats.context_mean(cluster)
+    rows = [(int(v), t / n) for v, n, t in ArmStat.objects.filter(
+        context=cluster, dimension="piece", impressions__gte=settings.BANDIT_SERIES_MIN_IMPRESSIONS)
+        .values_list("value", "impressions", "reward") if t / n > base]
+    made = {(s.get("id"), int(s.get("episode", 0))) for s in RenderJob.objects.filter(arm_context=cluster)
+            .exclude(script={}).values_list("script__series", flat=True) if s}
+    for video_id, _ in sorted(rows, key=lambda r: -r[1]):
+        video = Video.objects.filter(pk=video_id, made_for__isnull=True).exclude(script={}).first()
+        if video is None:
+            continue
+        series = video.script.get("series") or {"id": f"series-{video.script.get('seed')}", "episode": 1}
+        if (series["id"], int(series["episode"]) + 1) not in made:
+            return video
+    return None
 
 
 # ---- the feed: pieces that underperform their cluster are shown less -------------------------------------

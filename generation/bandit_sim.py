@@ -158,6 +158,9 @@ def compare(*, seeds=(0, 1, 2, 3, 4), **kwargs) -> dict:
                       for k in ("like_rate", "watch_fraction", "explore_share")} | {"round": i + 1} for i in range(rounds)]
     ratios = [run_l["rounds"][-1]["like_rate"] / max(run_t["rounds"][-1]["like_rate"], 1e-9)
               for run_l, run_t in zip(runs["learning"], runs["today"])]
-    return {"curves": curves, "final_ratio_learning_over_today": {
+    last = {p: float(np.mean([run["rounds"][-1]["like_rate"] for run in per_seed])) for p, per_seed in runs.items()}
+    return {"curves": curves, "round_10_like_rate": {p: round(v, 4) for p, v in last.items()},
+            "ratio_of_mean_like_rates": round(last["learning"] / max(last["today"], 1e-9), 3),
+            "final_ratio_learning_over_today": {
         "mean": round(float(np.mean(ratios)), 3), "min": round(min(ratios), 3), "max": round(max(ratios), 3),
         "sd": round(float(np.std(ratios)), 3), "per_seed": [round(x, 3) for x in ratios]}, "seeds": list(seeds)}

@@ -111,14 +111,22 @@ class Planned:
 
 def _script_or_none(*, taste: np.ndarray, seed: int, stats=None, budget=None) -> Planned | None:
     """A safe script for a planned render, its arms chosen by the bandit (generation/bandit.py)
-    within its floor on taste fit, trying a few seeds; None if none passes."""
+    within its floor on taste fit, trying a few seeds; None if none passes. Where a piece of the
+    cluster has earned it, the bandit may choose its next episode (same cast, world, format, tone)."""
     cluster = bandit.cluster_of(taste)
-    choices, policy, _ = bandit.plan_choice(taste=taste, seed=seed, cluster=cluster, stats=stats, budget=budget)
+    previous = bandit.episode_candidate(cluster, stats) if settings.BANDIT_ENABLED else None
+    choices, policy, _ = bandit.plan_choice(taste=taste, seed=seed, cluster=cluster, stats=stats, budget=budget,
+                                            episode_ok=previous is not None)
+    series = series_next(previous.script) if previous is not None and choices.get("series") == "episode" else None
     for attempt in range(3):
         try:
-            written, used = bandit.written_on_taste(
-                lambda c: script_for(taste=taste, seed=seed + 7919 * attempt, candidates=3, choices=c), choices, policy)
-            return Planned(written, cluster=cluster, policy=used)
+            if series:
+                written = script_for(taste=from_bytes(previous.embedding) if previous.embedding else taste,
+                                     seed=seed + 7919 * attempt, candidates=3, series=series)
+            else:
+                written, policy = bandit.written_on_taste(
+                    lambda c: script_for(taste=taste, seed=seed + 7919 * attempt, candidates=3, choices=c), choices, policy)
+            return Planned(written, cluster=cluster, policy=policy)
         except ValidationError as exc:
             logger.info("planned script not written (seed %s): %s", seed + 7919 * attempt, exc.messages)
     return None

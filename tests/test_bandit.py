@@ -197,3 +197,38 @@ def test_an_arm_everyone_skips_loses_its_share_within_a_few_rounds():
     assert later(learning) < 0.08, [r["lengths"] for r in learning["rounds"]]
     today = simulate(policy="today", seed=3, viewers=300, rounds=6, pieces=15, override=skip_long)
     assert learning["rounds"][-1]["like_rate"] > today["rounds"][-1]["like_rate"]
+
+
+def test_a_piece_that_did_well_earns_its_cluster_a_next_episode(make_user, settled, settings):
+    from generation.planning import _script_or_none
+    from generation.writing import script_write
+
+    settings.BANDIT_SERIES_MIN_IMPRESSIONS = 10
+    settings.BANDIT_HOLDOUT_SHARE = 0.0
+    settings.BANDIT_EXPLORE_SHARE = 0.0
+    taste = _world_taste(COOKING)
+    cluster = bandit.cluster_of(taste)
+    good, bad = _piece(1, arms={"format": "host"}, context=cluster), _piece(2, arms={"format": "tutorial"}, context=cluster)
+    good.script = script_write(taste=taste, seed=11)
+    good.save(update_fields=["script"])
+    bad.script = script_write(taste=taste, seed=12)
+    bad.save(update_fields=["script"])
+    for v in [make_user() for _ in range(12)]:
+        _show(v, good, at=settled, events=[("view", 1.0), ("like", None)])
+        _show(v, bad, at=settled, events=[("skip", None)])
+    bandit.bandit_refresh()
+    assert bandit.episode_candidate(cluster) == good
+    # Episodes that did well before make the bandit choose one (greedy here: no exploration).
+    stats = bandit.Stats.load()
+    stats.add(bandit.contexts_for(cluster=cluster), {"series": "episode"}, 1.0)
+    for _ in range(30):
+        stats.add(bandit.contexts_for(cluster=cluster), {"series": "episode"}, 0.9)
+    seed = next(s for s in range(100) if not bandit.holdout(s))
+    planned = _script_or_none(taste=taste, seed=seed, stats=stats, budget=bandit.Budget())
+    script = planned.written.script
+    assert script["series"]["episode"] == 2 and [c["name"] for c in script["cast"]] == [c["name"] for c in good.script["cast"]]
+    assert bandit.arms_of(script)["series"] == "episode"
+    # Once its next episode exists, the piece is not offered again.
+    RenderJob.objects.create(key="ep2", prompt="p", seed=3, model="storyboard", script=script, arm_context=cluster,
+                             arms=bandit.arms_of(script))
+    assert bandit.episode_candidate(cluster) is None
