@@ -163,9 +163,18 @@ def onboarding(request):
 @login_required
 def taste(request):
     if request.method == "POST":
+        if request.POST.get("action") == "greeting":
+            try:
+                profile_services.greeting_set(user=request.user, display_name=request.POST.get("display_name", ""),
+                                              greet_by_name=request.POST.get("greet_by_name") == "on")
+                messages.info(request, "Saved: hosts will greet you by that name." if request.POST.get("greet_by_name") == "on"
+                              else "Saved: hosts will not use your name.")
+            except ValidationError as exc:
+                messages.error(request, " ".join(m for ms in exc.message_dict.values() for m in ms))
+            return redirect("feed:taste")
         if request.POST.get("action") == "delete_account":
-            if request.POST.get("confirm") != request.user.get_username():
-                messages.error(request, "Type your username to confirm deleting your account.")
+            if not request.user.check_password(request.POST.get("password", "")):
+                messages.error(request, "Enter your password to confirm deleting your account.")
                 return redirect("feed:taste")
             user = request.user
             logout(request)
@@ -182,7 +191,8 @@ def taste(request):
     interests = list(Interest.objects.filter(user=request.user))
     total = sum(i.weight for i in interests) or 1.0
     rows = [{"interest": i, "share": round(100 * i.weight / total)} for i in interests]
-    return render(request, "feed/taste.html", {"rows": rows})
+    profile = profile_services.profile_ensure(user=request.user)
+    return render(request, "feed/taste.html", {"rows": rows, "profile": profile})
 
 
 @web_throttle("signup")

@@ -10,6 +10,9 @@ class Profile(models.Model):
     # The id a bulk import or a partner system knows this viewer by.
     external_id = models.CharField(max_length=200, unique=True, null=True, blank=True)
     onboarded = models.BooleanField(default=False)
+    # What a host in a made-for-you piece may call this viewer, only if they allowed it.
+    display_name = models.CharField(max_length=40, blank=True)
+    greet_by_name = models.BooleanField(default=False)
     created_at = models.DateTimeField(auto_now_add=True)
 
     def __str__(self) -> str:

@@ -174,11 +174,33 @@ def test_taste_page_remove_reset_and_delete_account(client, make_user, catalog, 
     onboarding_apply(user=other, topics=["scifi"])
     client.post("/taste", {"remove": Interest.objects.get(user=other).pk})
     assert Interest.objects.filter(user=other).count() == 1
-    client.post("/taste", {"action": "delete_account", "confirm": "wrong"})
+    # Deleting needs the password: a session left open is not enough.
+    client.post("/taste", {"action": "delete_account", "password": "page-viewer"})
     assert django_user_model.objects.filter(pk=user.pk).exists()
     indexes.interests().ready()
-    response = client.post("/taste", {"action": "delete_account", "confirm": "page-viewer"})
+    response = client.post("/taste", {"action": "delete_account", "password": "x-Pass-123!"})
     assert response.status_code == 302
     assert not django_user_model.objects.filter(pk=user.pk).exists()
     assert not Interest.objects.filter(user_id=user.pk).exists()
     assert set(indexes.interests().index.ids()) == set(Interest.objects.values_list("id", flat=True))
+
+
+def test_a_viewer_chooses_the_name_hosts_greet_them_by(client, make_user):
+    from generation.planning import _viewer_context
+    from profiles.models import Profile
+
+    user = make_user()
+    client.force_login(user)
+    assert _viewer_context(user)[0] == ""
+    client.post("/taste", {"action": "greeting", "display_name": "  Sam   Lee ", "greet_by_name": "on"})
+    user.refresh_from_db()
+    assert (user.profile.display_name, user.profile.greet_by_name) == ("Sam Lee", True)
+    assert _viewer_context(user)[0] == "Sam Lee"
+    # Not allowed: the name is kept but never spoken.
+    client.post("/taste", {"action": "greeting", "display_name": "Sam Lee"})
+    assert _viewer_context(Profile.objects.get(user=user).user)[0] == ""
+    # An over-long or offensive name changes nothing, with a clear message.
+    for bad, message in [("x" * 41, "at most 40 characters"), ("p0rn star", "breaks our content rules")]:
+        page = client.post("/taste", {"action": "greeting", "display_name": bad, "greet_by_name": "on"}, follow=True)
+        assert message in page.content.decode()
+        assert Profile.objects.get(user=user).display_name == "Sam Lee"
