@@ -3,14 +3,17 @@
 from __future__ import annotations
 
 from django.conf import settings
-from drf_spectacular.utils import OpenApiParameter, extend_schema
+from drf_spectacular.utils import extend_schema
 from rest_framework import serializers
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
-from core.api import ErrorSerializer, PageQuery, page_size
-from feed.services import feed_page_serve
+from core.api import ErrorSerializer, PageQuery, error_response, page_size
+from feed.services import CursorInvalid, feed_page_serve
 from generation.api import VideoOut
+
+# The shape of what signing.dumps() writes: base64url payload, base62 timestamp, base64url HMAC-SHA256.
+CURSOR = r"^(?:[A-Za-z0-9_-]{1,400}:[A-Za-z0-9]{1,12}:[A-Za-z0-9_-]{43})?$"
 
 
 class FeedItemOut(serializers.Serializer):
@@ -25,15 +28,26 @@ class FeedOut(serializers.Serializer):
     next_cursor = serializers.CharField()
 
 
+class FeedQuery(PageQuery):
+    cursor = serializers.RegexField(CURSOR, required=False, allow_blank=True, trim_whitespace=False,
+                                    help_text="next_cursor of the previous page (empty or absent: the first page)")
+
+
 class FeedView(APIView):
     @extend_schema(
-        parameters=[PageQuery, OpenApiParameter("cursor", str, required=False, pattern=r"^[A-Za-z0-9_:.-]{0,500}$",
-                                                     description="next_cursor of the previous page (empty or absent: the first page)")],
-        responses={200: FeedOut, 400: ErrorSerializer, 401: ErrorSerializer, 429: ErrorSerializer},
+        parameters=[FeedQuery],
+        responses={200: FeedOut, 400: ErrorSerializer, 401: ErrorSerializer, 404: ErrorSerializer, 429: ErrorSerializer},
+        description="400: a cursor of the wrong shape. 404: a cursor of the right shape that this server did not sign "
+        "for you, or signed over a day ago (the page it names is gone, as with DRF's own cursors): start again without one.",
     )
     def get(self, request):
-        page = feed_page_serve(user=request.user, cursor=request.query_params.get("cursor") or None,
-                               size=page_size(request, settings.FEED_PAGE_SIZE))
+        query = FeedQuery(data={"cursor": request.query_params.get("cursor", "")})
+        query.is_valid(raise_exception=True)
+        size = page_size(request, settings.FEED_PAGE_SIZE)
+        try:
+            page = feed_page_serve(user=request.user, cursor=query.validated_data.get("cursor") or None, size=size)
+        except CursorInvalid as exc:
+            return error_response(404, "not_found", " ".join(exc.messages), exc.message_dict)
         # One list serializer for the page: its fields are built once, not once per item.
         videos = VideoOut([i.video for i in page.items], many=True, context={"user": request.user}).data
         items = [{"video": video, "reason": i.reason, "source": i.source, "score": round(float(i.score), 4)}

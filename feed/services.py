@@ -30,13 +30,17 @@ def feed_seed(*, user, page: int) -> int:
     return zlib.crc32(f"{user.pk}:{page}".encode())
 
 
+class CursorInvalid(ValidationError):
+    """A cursor this server did not sign for this viewer, or signed over a day ago."""
+
+
 def _cursor_decode(*, user, cursor: str) -> tuple[str, int]:
     try:
         data = signing.loads(cursor, salt=_SALT, max_age=24 * 3600)
     except signing.BadSignature:
-        raise ValidationError({"cursor": "invalid or expired cursor; start again without one"}) from None
+        raise CursorInvalid({"cursor": "invalid or expired cursor; start again without one"}) from None
     if data.get("u") != user.pk:
-        raise ValidationError({"cursor": "invalid or expired cursor; start again without one"})
+        raise CursorInvalid({"cursor": "invalid or expired cursor; start again without one"})
     return data["s"], int(data["p"])
 
 

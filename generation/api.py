@@ -130,7 +130,9 @@ class RenderJobOut(serializers.ModelSerializer):
 
 class RenderRequestIn(serializers.Serializer):
     brief = StrictCharField(required=False, allow_blank=True, max_length=200,
-                            help_text="Optional one-line brief; with `after`, your answer to that piece")
+                            validators=[RegexValidator(r"^[^\x00]*$", "must not contain NUL characters")],
+                            help_text="Optional one-line brief; with `after`, your answer to that piece. "
+                            "400 when our content rules refuse it")
     aspect = serializers.ChoiceField(choices=["9:16", "16:9", "1:1"], required=False,
                                      help_text="Frame shape; the deployment's default (9:16) when left out")
     after = serializers.IntegerField(min_value=1, required=False, help_text="A generated video you can see: the new "

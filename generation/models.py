@@ -126,7 +126,8 @@ class SafetyDecision(models.Model):
     """Every safety check of a prompt or brief, allowed or not, for the operator dashboard."""
 
     created_at = models.DateTimeField(auto_now_add=True, db_index=True)
-    user = models.ForeignKey(settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL)
+    # A viewer's checks hold their briefs word for word: they go with the account, however it is deleted.
+    user = models.ForeignKey(settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.CASCADE)
     kind = models.CharField(max_length=16)  # "brief" or "prompt"
     text = models.TextField()
     allowed = models.BooleanField()

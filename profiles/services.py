@@ -113,6 +113,10 @@ def interaction_record(
             return existing, False
     try:
         with transaction.atomic():
+            from feed.sequence import covisit_add
+
+            at = at or timezone.now()
+            covisit_add(events=[(user.pk, video.pk, at)])  # before the row: it reads what came before
             interaction = Interaction.objects.create(
                 user=user,
                 video=video,
@@ -120,7 +124,7 @@ def interaction_record(
                 value=value,
                 watch_fraction=watch_fraction,
                 client_event_id=client_event_id,
-                created_at=at or timezone.now(),
+                created_at=at,
             )
             Video.objects.filter(pk=video.pk).update(**{k: F(k) + n for k, n in _counter_updates(kind).items()})
             if video.embedding is not None:
@@ -208,6 +212,9 @@ def _ingest_chunk(events: list[EventIn], result: IngestResult) -> None:
     now = timezone.now()
     good.sort(key=lambda e: (e.at or now))
     with transaction.atomic():
+        from feed.sequence import covisit_add
+
+        covisit_add(events=[(e.user.pk, e.video, e.at or now) for e in good])  # before the rows: it reads what came before
         Interaction.objects.bulk_create(
             [
                 Interaction(
@@ -311,15 +318,58 @@ def interest_remove(*, user, interest_id: int) -> bool:
     return bool(deleted)
 
 
+def refresh_tokens_revoke(*, user) -> int:
+    """Blacklist every refresh token the user holds (each one simplejwt issued is outstanding), so
+    none issued before a password change or an account deletion refreshes again: a 401."""
+    from rest_framework_simplejwt.token_blacklist.models import BlacklistedToken, OutstandingToken
+
+    live = OutstandingToken.objects.filter(user=user, blacklistedtoken__isnull=True).values_list("pk", flat=True)
+    revoked = BlacklistedToken.objects.bulk_create([BlacklistedToken(token_id=pk) for pk in live], ignore_conflicts=True)
+    return len(revoked)
+
+
+def email_change(*, user, email: str) -> None:
+    """Change the account's email and tell the old address: taking an account over starts by
+    moving its email (then a password reset goes to the taker), so its owner hears at once."""
+    old = user.email
+    if email == old:
+        return
+    user.email = email
+    user.save(update_fields=["email"])
+    if old:
+        transaction.on_commit(lambda: _email_changed_notify(username=user.get_username(), old=old))
+
+
+def _email_changed_notify(*, username: str, old: str) -> None:
+    from django.conf import settings
+    from django.core.mail import send_mail
+
+    try:
+        send_mail(
+            subject="The email address of your account was changed",
+            message=f"The email address of the account {username} was changed and this address no longer "
+                    "receives its mail. If you did not do this, reset your password and contact us.",
+            from_email=settings.DEFAULT_FROM_EMAIL, recipient_list=[old],
+        )
+    except Exception:  # the change is committed; a mail server that is down must not turn it into a 500
+        logger.exception("email change notice to the old address of %s not sent", username)
+
+
 def account_delete(*, user) -> None:
     """Delete the account and everything personal: interactions, interests and their vectors,
-    impressions, render jobs, and private renders with their stored objects."""
+    impressions, render jobs with their briefs, safety decisions about the viewer's texts, and
+    private renders with their stored objects. Its refresh tokens are revoked first (the
+    outstanding rows outlive the user, so a refresh is a 401, not a lookup of a missing user)."""
     from generation.models import Video
     from generation.storage import media_delete
     from profiles import indexes
 
-    keys = [k for pair in Video.objects.filter(made_for=user).values_list("video_key", "thumbnail_key") for k in pair if k]
-    user.delete()  # cascades to everything the user owns
+    # The captions too: they are the script's lines, which carry the brief.
+    fields = ("video_key", "thumbnail_key", "captions_key")
+    keys = [k for row in Video.objects.filter(made_for=user).values_list(*fields) for k in row if k]
+    with transaction.atomic():
+        refresh_tokens_revoke(user=user)
+        user.delete()  # cascades to everything the user owns
     if keys:
         media_delete(keys)
     indexes.interests().ready(force=True)
@@ -330,3 +380,26 @@ def taste_reset(*, user) -> int:
     deleted, _ = Interest.objects.filter(user=user).delete()
     Profile.objects.filter(user=user).update(onboarded=False)
     return deleted
+
+
+DISPLAY_NAME_MAX = 40
+
+
+def greeting_set(*, user, display_name: str, greet_by_name: bool) -> Profile:
+    """The name a host may greet this viewer by, and whether they may. The name is spoken aloud
+    in pieces, so it is checked like a brief; a refused or over-long name changes nothing."""
+    from generation.safety import safety_check
+
+    name = " ".join(str(display_name or "").split())
+    if len(name) > DISPLAY_NAME_MAX:
+        raise ValidationError({"display_name": f"at most {DISPLAY_NAME_MAX} characters (got {len(name)})"})
+    if greet_by_name and not name:
+        raise ValidationError({"display_name": "give the name you would like to be greeted by"})
+    if name:
+        decision = safety_check(text=name, kind="name", user=user)
+        if not decision.allowed:
+            raise ValidationError({"display_name": "choose another name: this one breaks our content rules"})
+    profile = profile_ensure(user=user)
+    profile.display_name, profile.greet_by_name = name, bool(greet_by_name)
+    profile.save(update_fields=["display_name", "greet_by_name"])
+    return profile

@@ -67,8 +67,8 @@ def test_signup_login_refresh_rotation_and_logout(client):
     assert "password" in _error(weak, 400)["fields"]
     created = api.post("/api/v1/auth/signup", {"username": "newbie", "password": "a-Long-pass-9876"}, format="json")
     assert created.status_code == 201 and {"access", "refresh"} <= set(created.json())
-    taken = api.post("/api/v1/auth/signup", {"username": "newbie", "password": "a-Long-pass-9876"}, format="json")
-    assert "username" in _error(taken, 400)["fields"]
+    taken = api.post("/api/v1/auth/signup", {"username": "NewBie", "password": "a-Long-pass-9876"}, format="json")
+    assert "username" in _error(taken, 409)["fields"]  # in any letter case
 
     bad = api.post("/api/v1/auth/token", {"username": "newbie", "password": "wrong-pass-123"}, format="json")
     _error(bad, 401)
@@ -108,7 +108,7 @@ def test_bola_matrix_a_never_reaches_b(two_viewers):
     assert api.delete(f"/api/v1/me/taste/interests/{theirs['interest']}").status_code == 404
     assert RenderJob.objects.get(pk=theirs["pending"]).state == "queued"
     assert Interest.objects.filter(pk=theirs["interest"]).exists()
-    _error(api.post("/api/v1/auth/logout", {"refresh": theirs["refresh"]}, format="json"), 400)
+    _error(api.post("/api/v1/auth/logout", {"refresh": theirs["refresh"]}, format="json"), 403)
     assert APIClient().post("/api/v1/auth/token/refresh", {"refresh": theirs["refresh"]}, format="json").status_code == 200
 
     # B's private render's files are not served to A (local media view; S3 objects are private).
@@ -124,9 +124,9 @@ def test_bola_matrix_a_never_reaches_b(two_viewers):
         assert web.get(f"/media/{mine_video.video_key}").status_code == 200
     assert "X-Amz-Signature=" in api.get(f"/api/v1/videos/{mine['video']}").json()["video_url"] or not storage.settings.USE_S3
 
-    # Interactions on B's private render are refused.
+    # Interactions on B's private render are refused, as about a video that does not exist.
     posted = api.post("/api/v1/interactions", {"events": [{"video": theirs["video"], "kind": "like"}]}, format="json")
-    assert posted.status_code == 400
+    assert posted.status_code == 404
     assert not Interaction.objects.filter(user=a, video_id=theirs["video"]).exists()
 
     # B's objects never appear in A's lists.
@@ -149,7 +149,7 @@ def test_patch_cannot_change_owner_staff_or_status_fields(make_user):
     api = api_for(user)
     response = api.patch("/api/v1/me", {"email": "new@example.com", "is_staff": True, "is_superuser": True,
                                         "username": "root", "id": 999, "date_joined": "2000-01-01T00:00:00Z",
-                                        "onboarded": True}, format="json")
+                                        "onboarded": True, "current_password": "x-Pass-123!"}, format="json")
     assert response.status_code == 200
     user.refresh_from_db()
     assert user.email == "new@example.com"
@@ -177,7 +177,10 @@ def test_page_sizes_are_capped_and_bad_input_is_a_clear_400(settings, make_user,
     api = api_for(user)
     assert len(api.get("/api/v1/feed?size=1000").json()["items"]) == 5
     assert "size" in _error(api.get("/api/v1/feed?size=abc"), 400)["fields"]
-    _error(api.get("/api/v1/feed?cursor=forged"), 400)
+    _error(api.get("/api/v1/feed?cursor=forged"), 400)  # not the shape of a cursor
+    page = api.get("/api/v1/feed").json()
+    stem, _, signature = page["next_cursor"].rpartition(":")
+    assert "cursor" in _error(api.get("/api/v1/feed", {"cursor": f"{stem}:{signature[::-1]}"}), 404)["fields"]
     _error(api.get("/api/v1/search", {"q": ""}), 400)
     settings.API_BATCH_MAX = 2
     events = [{"video": catalog["cooking"][0].pk, "kind": "view"}] * 3
@@ -197,11 +200,16 @@ def test_batch_interactions_keep_good_events_and_report_bad_ones(make_user, cata
     good = catalog["cooking"][1].pk
     body = api.post("/api/v1/interactions", {"events": [
         {"video": good, "kind": "like", "client_event_id": "e1"},
-        {"video": good, "kind": "teleport"},
+        {"video": 999999, "kind": "like"},
         {"video": good, "kind": "like", "client_event_id": "e1"},
     ]}, format="json").json()
     assert body["created"] == 1 and body["duplicates"] == 1
-    assert [e["index"] for e in body["errors"]] == [1] and "kind" in body["errors"][0]["errors"]
+    assert [e["index"] for e in body["errors"]] == [1] and "video" in body["errors"][0]["errors"]
+    # Only a video's existence is left to the service: what the schema states (the kinds) is a 400.
+    bad_kind = api.post("/api/v1/interactions", {"events": [{"video": good, "kind": "teleport"}]}, format="json")
+    assert "events.0.kind" in _error(bad_kind, 400)["fields"]
+    gone = api.post("/api/v1/interactions", {"events": [{"video": 999999, "kind": "like"}]}, format="json")
+    assert "events.0.video" in _error(gone, 404)["fields"]
 
 
 def test_account_deletion_leaves_no_rows_vectors_or_objects(make_user, catalog):
@@ -223,7 +231,7 @@ def test_account_deletion_leaves_no_rows_vectors_or_objects(make_user, catalog):
     keys = [video.video_key, video.thumbnail_key]
     assert all(k in storage.media_keys("renders/") for k in keys)
 
-    assert api_for(user).delete("/api/v1/me").status_code == 204
+    assert api_for(user).delete("/api/v1/me", {"password": "x-Pass-123!"}, format="json").status_code == 204
     for model, lookup in ((Interaction, "user_id"), (Interest, "user_id"), (RenderJob, "user_id"), (Video, "made_for_id")):
         assert not model.objects.filter(**{lookup: user.pk}).exists(), model
     assert not Video.objects.filter(pk=video.pk).exists()
