@@ -274,11 +274,20 @@ class RenderOutput:
 Progress = Callable[[float], set]
 
 
+# Arguments only some pipelines take (LTX-2's frame_rate, Stable Audio's audio_end_in_s, AudioLDM's
+# audio_length_in_s): passed where accepted, dropped elsewhere. Any other argument a pipeline lacks
+# is an error that names it, so a renamed argument or a mistyped `extra` setting cannot vanish.
+OPTIONAL_ARGS = frozenset({"frame_rate", "audio_end_in_s", "audio_length_in_s"})
+
+
 def _call(pipe, kwargs: dict) -> object:
-    # Pipelines differ a little in what they take (frame_rate, audio_end_in_s, ...): pass what each accepts.
     accepted = _accepted(type(pipe))
     if accepted is None:
         return pipe(**kwargs)
+    unknown = sorted(k for k in kwargs if k not in accepted and k not in OPTIONAL_ARGS)
+    if unknown:
+        raise ConfigurationError(f"{type(pipe).__name__} takes no argument {', '.join(map(repr, unknown))} "
+                                 "(check the model's extra settings)")
     return pipe(**{k: v for k, v in kwargs.items() if k in accepted})
 
 

@@ -433,3 +433,17 @@ def test_prune_orphans_removes_objects_without_a_video(make_user, tmp_path):
     keys = storage.media_keys("renders/")
     assert "renders/00/orphan.mp4" not in keys
     assert job.video.video_key in keys and job.video.thumbnail_key in keys
+
+
+def test_a_pipeline_argument_the_pipeline_lacks_is_an_error_that_names_it():
+    from generation.renderer import ConfigurationError, _call
+
+    class Pipeline:  # the shape of a diffusers pipeline's __call__: named keyword arguments
+        def __call__(self, prompt, num_frames=1, generator=None):
+            return (prompt, num_frames)
+
+    # Arguments only some pipelines take are dropped where they are not taken ...
+    assert _call(Pipeline(), {"prompt": "p", "num_frames": 3, "frame_rate": 24.0, "audio_end_in_s": 2.0}) == ("p", 3)
+    # ... any other is refused by name (a renamed argument, a mistyped extra setting).
+    with pytest.raises(ConfigurationError, match="'num_frame'"):
+        _call(Pipeline(), {"prompt": "p", "num_frame": 3})
