@@ -13,6 +13,7 @@ from __future__ import annotations
 import http.client
 import os
 import re
+import secrets
 import signal
 import socket
 import subprocess
@@ -27,6 +28,9 @@ import numpy as np
 
 _NEXT = re.compile(rb'data-next="([^"]+)"')
 _CARD = re.compile(rb'<article class="card"')
+# /healthz tells anonymous callers the status only; with this token it says what is not ready yet.
+_HEALTHZ_TOKEN = secrets.token_urlsafe(32)
+_HEALTHZ = {"Authorization": f"Bearer {_HEALTHZ_TOKEN}"}
 
 
 def free_port() -> int:
@@ -40,7 +44,7 @@ def free_port() -> int:
 
 def gunicorn_start(root: Path, port: int, log_path: Path, workers: int = 2) -> subprocess.Popen:
     env = dict(os.environ)
-    env.update(TAILOR_BIND=f"127.0.0.1:{port}", WEB_CONCURRENCY=str(workers))
+    env.update(TAILOR_BIND=f"127.0.0.1:{port}", WEB_CONCURRENCY=str(workers), TAILOR_HEALTHZ_TOKEN=_HEALTHZ_TOKEN)
     env.pop("DATABASE_URL", None)  # the benchmark's SQLite file under TAILOR_DATA_DIR
     log = open(log_path, "ab")  # noqa: SIM115 - the child keeps it; a pipe nobody reads would block it
     try:
@@ -199,10 +203,10 @@ class Client:
         self.conn.close()
 
 
-def get(port: int, path: str, timeout: float = 120) -> tuple[int, bytes]:
+def get(port: int, path: str, timeout: float = 120, headers: dict | None = None) -> tuple[int, bytes]:
     conn = http.client.HTTPConnection("127.0.0.1", port, timeout=timeout)
     try:
-        conn.request("GET", path)
+        conn.request("GET", path, headers=headers or {})
         resp = conn.getresponse()
         return resp.status, resp.read()
     finally:
@@ -222,7 +226,7 @@ def wait_ready(port: int, proc: subprocess.Popen, workers: int, index_bytes: int
         pids = worker_pids(proc.pid)
         rss = [proc_status_mb(p).get("VmRSS", 0.0) for p in pids]
         if len(pids) >= workers and min(rss) * 1024 * 1024 > 0.9 * index_bytes:
-            status, body = get(port, "/healthz")
+            status, body = get(port, "/healthz", headers=_HEALTHZ)
             if status == 200:
                 return {"ready_s": round(time.monotonic() - started, 1), "worker_rss_at_ready_mb": rss}
             last = body[:300].decode(errors="replace")
@@ -230,7 +234,7 @@ def wait_ready(port: int, proc: subprocess.Popen, workers: int, index_bytes: int
         def probe():
             nonlocal last
             try:
-                status, body = get(port, "/healthz")
+                status, body = get(port, "/healthz", headers=_HEALTHZ)
                 if status != 200:
                     last = body[:300].decode(errors="replace")
             except OSError as exc:

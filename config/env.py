@@ -8,6 +8,7 @@ must stop start-up, not silently fall back to a default.
 
 from __future__ import annotations
 
+import ipaddress
 import json
 import os
 from pathlib import Path
@@ -87,6 +88,18 @@ def env_list(name: str, default: list[str]) -> list[str]:
     if value == "":
         return list(default)
     return [part.strip() for part in value.split(",") if part.strip()]
+
+
+def env_networks(name: str, default: list[str]) -> tuple[ipaddress.IPv4Network | ipaddress.IPv6Network, ...]:
+    """A comma-separated list of CIDRs (a bare address is a /32 or /128). Host bits must be zero:
+    10.0.0.5/8 is refused rather than silently widened to 10.0.0.0/8."""
+    nets = []
+    for part in env_list(name, default):
+        try:
+            nets.append(ipaddress.ip_network(part, strict=True))
+        except ValueError:
+            raise SettingError(name, os.environ.get(name, ""), "comma-separated networks in CIDR form (10.0.0.0/8, ::1)") from None
+    return tuple(nets)
 
 
 def env_path(name: str, default: Path) -> Path:

@@ -11,6 +11,7 @@ from __future__ import annotations
 import os
 from datetime import timedelta as _timedelta
 from pathlib import Path
+from urllib.parse import urlsplit as _urlsplit
 
 from config.env import (
     SettingError,
@@ -20,6 +21,7 @@ from config.env import (
     env_int,
     env_json,
     env_list,
+    env_networks,
     env_path,
     env_str,
     env_url,
@@ -55,6 +57,8 @@ INSTALLED_APPS = [
     "django.contrib.sessions",
     "django.contrib.messages",
     "django.contrib.staticfiles",
+    "csp",  # the Content-Security-Policy header; see "Content Security Policy"
+    "django_prometheus",  # request latency by view for /metrics; see "Operations"
     "axes",  # failed-login tracking and lockouts (web, admin and API logins); see "Auth, security"
     "django_dramatiq",
     "rest_framework",
@@ -68,9 +72,11 @@ INSTALLED_APPS = [
 ]
 
 MIDDLEWARE = [
+    "django_prometheus.middleware.PrometheusBeforeMiddleware",  # first: its latency includes every middleware
     "core.middleware.RequestLogMiddleware",
     "core.middleware.BodySizeLimitMiddleware",
     "django.middleware.security.SecurityMiddleware",
+    "csp.middleware.CSPMiddleware",
     "whitenoise.middleware.WhiteNoiseMiddleware",
     "django.contrib.sessions.middleware.SessionMiddleware",
     "django.middleware.common.CommonMiddleware",
@@ -78,6 +84,9 @@ MIDDLEWARE = [
     "django.contrib.auth.middleware.AuthenticationMiddleware",
     "django.contrib.messages.middleware.MessageMiddleware",
     "django.middleware.clickjacking.XFrameOptionsMiddleware",
+    "core.metrics.FeedLatencyMiddleware",
+    # Outside axes, so a lockout's 429 is counted under its view like any other answer.
+    "django_prometheus.middleware.PrometheusAfterMiddleware",
     "axes.middleware.AxesMiddleware",  # last: turns a locked-out web or admin login into a 429
 ]
 
@@ -414,6 +423,54 @@ SECURE_PROXY_SSL_HEADER = ("HTTP_X_FORWARDED_PROTO", "https") if SECURE_SSL else
 SECURE_CONTENT_TYPE_NOSNIFF = True
 X_FRAME_OPTIONS = "DENY"
 DATA_UPLOAD_MAX_MEMORY_SIZE = env_int("TAILOR_MAX_BODY_BYTES", 1_048_576, min_value=1024)
+
+# --- Content Security Policy (django-csp) -----------------------------------------
+# Pages load scripts, styles, fonts and data from this origin only: no inline script or style
+# (templates carry none; feed.js and dashboard.js are static files). Media and posters may also
+# come from the S3 endpoint or the public custom domain, which is where presigned and public
+# media URLs point (generation.storage.media_url). The API docs pages relax style-src for the
+# inline styles their vendored UIs inject (config/api_urls.py).
+def _origin(url: str) -> str:
+    parts = _urlsplit(url)
+    return f"{parts.scheme}://{parts.netloc}"
+
+
+MEDIA_ORIGINS: list[str] = []
+if USE_S3:
+    if AWS_S3_ENDPOINT_URL:
+        MEDIA_ORIGINS.append(_origin(AWS_S3_ENDPOINT_URL))
+    else:  # AWS itself, path-style addressing: regional, and the global name us-east-1 may use
+        MEDIA_ORIGINS += [f"https://s3.{AWS_S3_REGION_NAME}.amazonaws.com", "https://s3.amazonaws.com"]
+    if AWS_S3_CUSTOM_DOMAIN:
+        MEDIA_ORIGINS.append("https://" + AWS_S3_CUSTOM_DOMAIN.split("/", 1)[0])  # django-storages' url_protocol
+CONTENT_SECURITY_POLICY = {
+    "DIRECTIVES": {
+        "default-src": ["'self'"],
+        "script-src": ["'self'"],
+        "style-src": ["'self'"],
+        "img-src": ["'self'", "data:", *MEDIA_ORIGINS],
+        "media-src": ["'self'", *MEDIA_ORIGINS],
+        "connect-src": ["'self'"],
+        "font-src": ["'self'"],
+        "object-src": ["'none'"],
+        "base-uri": ["'self'"],
+        "form-action": ["'self'"],
+        "frame-ancestors": ["'none'"],
+    },
+}
+
+# --- Operations: /healthz and /metrics ----------------------------------------------
+# /healthz answers {"status"} to anyone; the per-backend report goes to staff sessions and to
+# `Authorization: Bearer <TAILOR_HEALTHZ_TOKEN>`. Each process checks at most once per period.
+HEALTHZ_CACHE_S = env_float("TAILOR_HEALTHZ_CACHE_S", 5.0, min_value=0.0, max_value=300.0)
+HEALTHZ_TOKEN = env_str("TAILOR_HEALTHZ_TOKEN")
+# /metrics (Prometheus) for clients on these networks, the address taken by the rule in
+# core/clientip.py (TAILOR_TRUSTED_PROXIES), or with `Authorization: Bearer <TAILOR_METRICS_TOKEN>`.
+METRICS_ALLOWED_NETS = env_networks("TAILOR_METRICS_ALLOWED_NETS", ["127.0.0.1/32", "::1/128"])
+METRICS_TOKEN = env_str("TAILOR_METRICS_TOKEN")
+for _name, _token in (("TAILOR_HEALTHZ_TOKEN", HEALTHZ_TOKEN), ("TAILOR_METRICS_TOKEN", METRICS_TOKEN)):
+    if _token is not None and len(_token) < 24:
+        raise SettingError(_name, "<hidden>", "a random token of 24 characters or more")
 
 LANGUAGE_CODE = "en-us"
 TIME_ZONE = "UTC"

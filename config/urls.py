@@ -7,7 +7,7 @@ from config.api_urls import v1 as api_v1
 from core.clientip import client_ip
 from core.media import media
 from core.throttles import email_ident, throttle_wait, throttled_response
-from core.views import dashboard, dashboard_json, healthz
+from core.views import dashboard, dashboard_json, healthz, metrics
 
 
 def password_reset(request, *args, **kwargs):
@@ -22,6 +22,7 @@ def password_reset(request, *args, **kwargs):
 
 urlpatterns = [
     path("healthz", healthz, name="healthz"),
+    path("metrics", metrics, name="metrics"),
     path("ops/", dashboard, name="dashboard"),
     path("ops/data.json", dashboard_json, name="dashboard-data"),
     path("admin/", admin.site.urls),

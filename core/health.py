@@ -1,8 +1,15 @@
-"""Readiness of everything the platform needs: database, broker, storage and index."""
+"""Readiness of everything the platform needs: database, broker, storage and index.
+
+A report is kept for HEALTHZ_CACHE_S seconds in each process, and one thread checks at a time
+while the others wait for its answer: however often /healthz is called, a process opens at most
+one set of broker and storage connections per period. The cache is per process on purpose: the
+index check is about this process's own index, which a shared cache would answer for another.
+"""
 
 from __future__ import annotations
 
 import logging
+import threading
 import time
 from collections.abc import Callable
 
@@ -66,3 +73,24 @@ def health_report() -> tuple[bool, dict[str, dict]]:
             logger.warning("health check=%s failed: %s", name, exc)
         report[name]["ms"] = round((time.perf_counter() - started) * 1000, 1)
     return healthy, report
+
+
+_cache_lock = threading.Lock()
+_cached: tuple[float, bool, dict[str, dict]] | None = None  # (monotonic time, healthy, report)
+
+
+def health_report_cached() -> tuple[bool, dict[str, dict], float]:
+    """health_report(), at most once per HEALTHZ_CACHE_S; also returns the report's age in seconds."""
+    global _cached
+    with _cache_lock:
+        if _cached is not None and time.monotonic() - _cached[0] < settings.HEALTHZ_CACHE_S:
+            return _cached[1], _cached[2], time.monotonic() - _cached[0]
+        healthy, report = health_report()
+        _cached = (time.monotonic(), healthy, report)
+        return healthy, report, 0.0
+
+
+def health_cache_clear() -> None:
+    global _cached
+    with _cache_lock:
+        _cached = None

@@ -34,7 +34,7 @@ def _cards(page):
     cards = []
     for item in page.items:
         src, poster = video_media_urls(video=item.video)
-        cards.append({"item": item, "video": item.video, "src": src, "poster": poster, "hue": (item.video.pk * 47) % 360,
+        cards.append({"item": item, "video": item.video, "src": src, "poster": poster, "hue": (item.video.pk * 7) % 12,
                       "captions": video_captions_url(video=item.video)})
     return cards
 

@@ -64,6 +64,7 @@ def _no_stray_database_sessions(django_db_setup, django_db_blocker):
 @pytest.fixture(autouse=True)
 def _isolated(settings, tmp_path):
     """Each test gets its own index and media folders and fresh in-process indexes."""
+    from core.health import health_cache_clear
     from feed.collaborative import neighbours_reset
     from feed.sources import global_lists_clear
     from generation.fleet import routes_clear
@@ -83,6 +84,7 @@ def _isolated(settings, tmp_path):
     indexes.reset()
     global_lists_clear()
     neighbours_reset()
+    health_cache_clear()  # /healthz reports are kept a few seconds: not from one test into the next
     yield
     indexes.reset()
     global_lists_clear()

@@ -24,6 +24,8 @@ ROOT = Path(__file__).resolve().parent.parent
         ("AWS_S3_ENDPOINT_URL", "127.0.0.1:8333", "http://"),
         ("TAILOR_RENDER_DEVICE", "tpu", "one of auto, cpu, cuda"),
         ("TAILOR_RENDER_MODELS", "{not json", "valid JSON"),
+        ("TAILOR_METRICS_ALLOWED_NETS", "10.0.0.5/8", "CIDR"),  # host bits set: a typo, not a network
+        ("TAILOR_METRICS_ALLOWED_NETS", "127.0.0.1/32,localhost", "CIDR"),
     ],
 )
 def test_bad_setting_stops_startup_naming_the_variable(name, value, expect, tmp_path):
@@ -35,6 +37,14 @@ def test_bad_setting_stops_startup_naming_the_variable(name, value, expect, tmp_
     assert proc.returncode != 0
     assert f"Setting {name}={value!r} is invalid" in proc.stderr
     assert expect in proc.stderr
+
+
+def test_a_short_ops_token_is_refused_without_echoing_it(tmp_path):
+    env = {k: v for k, v in os.environ.items() if not k.startswith(("DATABASE_URL", "DRAMATIQ", "USE_S3", "AWS_"))}
+    env.update({"TAILOR_METRICS_TOKEN": "hunter2", "TAILOR_DATA_DIR": str(tmp_path)})
+    proc = subprocess.run([sys.executable, "manage.py", "check"], cwd=ROOT, env=env, capture_output=True, text=True, timeout=120)
+    assert proc.returncode != 0
+    assert "TAILOR_METRICS_TOKEN" in proc.stderr and "24 characters" in proc.stderr and "hunter2" not in proc.stderr
 
 
 def test_s3_without_keys_is_refused(tmp_path):
@@ -105,8 +115,14 @@ def test_production_settings_pass_the_deploy_check_with_no_warnings(tmp_path):
     assert proc.returncode == 0 and "no issues" in proc.stdout, proc.stdout + proc.stderr
 
 
+def test_the_release_step_fails_on_deploy_check_warnings():
+    release = next(line for line in (ROOT / "platform/Procfile").read_text().splitlines() if line.startswith("release:"))
+    assert "manage.py check --deploy --fail-level WARNING" in release
+
+
 @pytest.mark.parametrize("change, expect", [
     ({"TAILOR_HTTPS": "false"}, "security.W"),  # no HTTPS: cookies, HSTS and redirects warn
+    ({"DJANGO_DEBUG": "true"}, "security.W018"),  # a warning, and the release step fails on it
     ({"DRAMATIQ_BROKER_URL": ""}, "tailor.E001"),  # the in-process broker is not for production
 ])
 def test_the_deploy_check_catches_unsafe_settings(tmp_path, change, expect):

@@ -84,9 +84,12 @@
       .finally(function () { loading = false; });
   }
 
+  // The feed scrolls inside its own box, which clips the sentinel: observed against the viewport, the
+  // margin never reached past that clip, and a sentinel a fraction of a pixel under the box's bottom
+  // edge (scrolled to the end) never loaded the next page. Against the box, it loads 600 px early.
   const pager = new IntersectionObserver(function (entries) {
     entries.forEach(function (entry) { if (entry.isIntersecting) loadMore(entry.target); });
-  }, { rootMargin: "600px" });
+  }, { root: feed, rootMargin: "600px" });
 
   observe(feed);
 
