@@ -6,7 +6,7 @@ import json
 
 from django.conf import settings
 from django.contrib import messages
-from django.contrib.auth import login, logout
+from django.contrib.auth import authenticate, login, logout
 from django.contrib.auth.decorators import login_required
 from django.contrib.auth.forms import UserCreationForm
 from django.core.cache import cache
@@ -173,7 +173,8 @@ def taste(request):
                 messages.error(request, " ".join(m for ms in exc.message_dict.values() for m in ms))
             return redirect("feed:taste")
         if request.POST.get("action") == "delete_account":
-            if not request.user.check_password(request.POST.get("password", "")):
+            # Through authenticate(), so django-axes counts a wrong password like a failed login.
+            if authenticate(request, username=request.user.get_username(), password=request.POST.get("password", "")) is None:
                 messages.error(request, "Enter your password to confirm deleting your account.")
                 return redirect("feed:taste")
             user = request.user
