@@ -29,6 +29,7 @@ v1 = [
     path("auth/token/refresh", profiles_api.RefreshView.as_view(), name="token-refresh"),
     path("auth/logout", profiles_api.LogoutView.as_view(), name="logout"),
     path("me", profiles_api.MeView.as_view(), name="me"),
+    path("me/greeting", profiles_api.GreetingView.as_view(), name="greeting"),
     path("me/taste", profiles_api.TasteView.as_view(), name="taste"),
     path("me/taste/interests/<id:interest_id>", profiles_api.InterestView.as_view(), name="interest"),
     path("me/taste/reset", profiles_api.TasteResetView.as_view(), name="taste-reset"),

@@ -72,6 +72,15 @@ class StrictCharField(serializers.CharField):
         return super().to_internal_value(data)
 
 
+class StrictBooleanField(serializers.BooleanField):
+    """true or false only: DRF's BooleanField would take "yes", 1 or "on"."""
+
+    def to_internal_value(self, data):
+        if not isinstance(data, bool):
+            self.fail("invalid", input=data)
+        return data
+
+
 class StrictFloatField(serializers.FloatField):
     """Numbers only: DRF's FloatField would take false as 0.0."""
 

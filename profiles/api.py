@@ -19,7 +19,7 @@ from rest_framework_simplejwt.serializers import TokenObtainPairSerializer, Toke
 from rest_framework_simplejwt.tokens import RefreshToken
 from rest_framework_simplejwt.views import TokenObtainPairView, TokenRefreshView
 
-from core.api import ErrorSerializer, StrictCharField, StrictFloatField, error_response
+from core.api import ErrorSerializer, StrictBooleanField, StrictCharField, StrictFloatField, error_response
 from core.throttles import LoginThrottle, SignupThrottle
 from profiles import services
 from profiles.models import Interest, Profile
@@ -269,6 +269,33 @@ class MeView(APIView):
             return refused
         services.account_delete(user=request.user)
         return Response(status=status.HTTP_204_NO_CONTENT)
+
+
+class GreetingSerializer(serializers.Serializer):
+    """What a host in a made-for-you piece may call the viewer, and whether they may."""
+
+    display_name = StrictCharField(max_length=services.DISPLAY_NAME_MAX, allow_blank=True, trim_whitespace=True,
+                                   validators=[NO_NUL], help_text="spoken aloud in pieces: checked like a brief")
+    greet_by_name = StrictBooleanField(help_text="whether hosts may use the name (without one, they greet no one by name)")
+
+
+class GreetingView(APIView):
+    @extend_schema(responses={200: GreetingSerializer, **ERRORS})
+    def get(self, request):
+        profile = services.profile_ensure(user=request.user)
+        return Response(GreetingSerializer(profile).data)
+
+    @extend_schema(request=GreetingSerializer, responses={200: GreetingSerializer, **ERRORS},
+                   description="Set the display name a host may greet you by. A name our content rules refuse is a "
+                   "400 and changes nothing.")
+    def put(self, request):
+        data = GreetingSerializer(data=request.data)
+        data.is_valid(raise_exception=True)
+        try:
+            profile = services.greeting_set(user=request.user, **data.validated_data)
+        except DjangoValidationError as exc:
+            return error_response(400, "invalid", "the greeting was not saved", exc.message_dict)
+        return Response(GreetingSerializer(profile).data)
 
 
 class InterestOut(serializers.ModelSerializer):

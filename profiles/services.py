@@ -393,8 +393,6 @@ def greeting_set(*, user, display_name: str, greet_by_name: bool) -> Profile:
     name = " ".join(str(display_name or "").split())
     if len(name) > DISPLAY_NAME_MAX:
         raise ValidationError({"display_name": f"at most {DISPLAY_NAME_MAX} characters (got {len(name)})"})
-    if greet_by_name and not name:
-        raise ValidationError({"display_name": "give the name you would like to be greeted by"})
     if name:
         decision = safety_check(text=name, kind="name", user=user)
         if not decision.allowed:

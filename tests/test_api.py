@@ -273,3 +273,24 @@ def test_schema_is_valid_and_docs_use_local_static_files(client):
     for page in ("/api/docs/", "/api/redoc/"):
         html = client.get(page).content.decode()
         assert "/static/drf_spectacular_sidecar/" in html and "cdn" not in html.lower()
+
+
+def test_the_greeting_a_host_may_use_is_set_through_the_api(make_user):
+    from rest_framework.test import APIClient
+
+    from generation.planning import _viewer_context
+
+    user = make_user()
+    api = APIClient()
+    api.force_authenticate(user)
+    assert api.get("/api/v1/me/greeting").json() == {"display_name": "", "greet_by_name": False}
+    response = api.put("/api/v1/me/greeting", {"display_name": " Ada  ", "greet_by_name": True}, format="json")
+    assert response.status_code == 200 and response.json() == {"display_name": "Ada", "greet_by_name": True}
+    assert _viewer_context(type(user).objects.get(pk=user.pk))[0] == "Ada"
+    # Refused: a name the content rules block, a name too long, a boolean that is not one. Nothing changes.
+    for body in [{"display_name": "n u d e", "greet_by_name": True}, {"display_name": "x" * 41, "greet_by_name": True},
+                 {"display_name": "Bob", "greet_by_name": "yes"}]:
+        refused = api.put("/api/v1/me/greeting", body, format="json")
+        assert refused.status_code == 400, refused.json()
+        assert set(refused.json()["error"]["fields"]) & {"display_name", "greet_by_name"}, refused.json()
+    assert api.get("/api/v1/me/greeting").json() == {"display_name": "Ada", "greet_by_name": True}
