@@ -374,6 +374,14 @@ FEED_PAGE_SIZE = env_int("TAILOR_FEED_PAGE_SIZE", 8, min_value=1, max_value=100)
 # taste stands (a like or a skip retrieves again); 0 retrieves on every page.
 FEED_POOL_TTL_S = env_int("TAILOR_FEED_POOL_TTL_S", 120, min_value=0, max_value=3600)
 SEED_DEMO = env_bool("TAILOR_SEED_DEMO", True)
+# Cold items (feed/cold.py): slots per page for items with fewer than FEED_COLD_EVENTS events (1: none yet),
+# chosen by the viewer's content model; an item still cold after FEED_COLD_AUDIENCE impressions
+# had its fair audience and leaves the slots.
+FEED_COLD_SLOTS = env_int("TAILOR_FEED_COLD_SLOTS", 1, min_value=0, max_value=10)
+FEED_COLD_EVENTS = env_int("TAILOR_FEED_COLD_EVENTS", 1, min_value=1)
+FEED_COLD_AUDIENCE = env_int("TAILOR_FEED_COLD_AUDIENCE", 100, min_value=1)
+# Taste forgets: an interest's importance halves over this many days without events.
+TASTE_HALF_LIFE_DAYS = env_float("TAILOR_TASTE_HALF_LIFE_DAYS", 21.0, min_value=0.1)
 
 # --- Auth, security -----------------------------------------------------------
 AUTH_PASSWORD_VALIDATORS = [

@@ -87,15 +87,23 @@ def neighbours_build(users: np.ndarray, videos: np.ndarray, *, k: int = NEIGHBOU
     counts = coo.data.astype(np.float32)
     cosine = counts / np.sqrt(deg[coo.row] * deg[coo.col])
     score = cosine * counts / (counts + SHRINK)
-    order = np.lexsort((-score, coo.row))
-    rows, cols, score = coo.row[order], coo.col[order], score[order]
+    return top_k_table(vids[coo.row], vids[coo.col], score, k=k)
+
+
+def top_k_table(rows: np.ndarray, cols: np.ndarray, score: np.ndarray, *, k: int) -> Neighbours:
+    """The k highest-scoring (col, score) pairs of each row id, as a Neighbours table."""
+    if not len(rows):
+        return EMPTY
+    order = np.lexsort((-score, rows))
+    rows, cols, score = rows[order], cols[order], score[order]
     starts = np.r_[0, np.flatnonzero(np.diff(rows)) + 1]
     rank = np.arange(len(rows)) - np.repeat(starts, np.diff(np.r_[starts, len(rows)]))
     keep = rank < k
     rows, cols, score = rows[keep], cols[keep], score[keep]
-    present = np.unique(rows)
-    indptr = np.r_[0, np.cumsum(np.bincount(np.searchsorted(present, rows), minlength=len(present)))]
-    return Neighbours(vids[present], indptr.astype(np.int64), vids[cols], score.astype(np.float32), time.time())
+    present, counts = np.unique(rows, return_counts=True)
+    indptr = np.r_[0, np.cumsum(counts)]
+    return Neighbours(present.astype(np.int64), indptr.astype(np.int64), cols.astype(np.int64), score.astype(np.float32),
+                      time.time())
 
 
 # --- the shared, file-backed table ------------------------------------------------
@@ -112,18 +120,40 @@ def neighbours_refresh() -> Neighbours:
     """Rebuild the table from the database and save it atomically (the batch job)."""
     started = time.monotonic()
     table = neighbours_build(*positive_pairs())
-    path = _path()
+    table_save(_path(), table)
+    logger.info("collab neighbours rebuilt items=%d pairs=%d ms=%.0f", len(table.ids), len(table.neighbours),
+                1000 * (time.monotonic() - started))
+    return table
+
+
+def table_save(path: Path, table: Neighbours, **meta) -> None:
+    """Write a neighbour table beside the index: a temporary file, then a rename."""
     path.parent.mkdir(parents=True, exist_ok=True)
     tmp = path.with_name(f".{path.name}.{os.getpid()}.tmp.npz")
     np.savez(tmp, ids=table.ids, indptr=table.indptr, neighbours=table.neighbours, scores=table.scores,
-             meta=np.frombuffer(json.dumps({"built_at": table.built_at}).encode(), dtype=np.uint8))
+             meta=np.frombuffer(json.dumps({"built_at": table.built_at, **meta}).encode(), dtype=np.uint8))
     with open(tmp, "rb") as fh:
         os.fsync(fh.fileno())
     os.replace(tmp, path)
     with _lock:
         _loaded[str(path)] = (path.stat().st_mtime, table)
-    logger.info("collab neighbours rebuilt items=%d pairs=%d ms=%.0f", len(table.ids), len(table.neighbours),
-                1000 * (time.monotonic() - started))
+
+
+def table_load(path: Path) -> Neighbours:
+    """The table saved at path, reloaded when the file changes; empty until the first save."""
+    try:
+        mtime = path.stat().st_mtime
+    except FileNotFoundError:
+        return EMPTY
+    key = str(path)
+    cached = _loaded.get(key)
+    if cached and cached[0] == mtime:
+        return cached[1]
+    with np.load(path) as data:
+        meta = json.loads(bytes(data["meta"]).decode())
+        table = Neighbours(data["ids"], data["indptr"], data["neighbours"], data["scores"], meta["built_at"])
+    with _lock:
+        _loaded[key] = (mtime, table)
     return table
 
 
@@ -148,21 +178,7 @@ def neighbours() -> Neighbours:
     """The current table, reloaded when the file changes; empty until the first build."""
     if _override:
         return _override[-1]
-    path = _path()
-    try:
-        mtime = path.stat().st_mtime
-    except FileNotFoundError:
-        return EMPTY
-    key = str(path)
-    cached = _loaded.get(key)
-    if cached and cached[0] == mtime:
-        return cached[1]
-    with np.load(path) as data:
-        meta = json.loads(bytes(data["meta"]).decode())
-        table = Neighbours(data["ids"], data["indptr"], data["neighbours"], data["scores"], meta["built_at"])
-    with _lock:
-        _loaded[key] = (mtime, table)
-    return table
+    return table_load(_path())
 
 
 def neighbours_reset() -> None:
@@ -183,3 +199,22 @@ def collaborative_scores(*, recent: list[tuple[int, float]], table: Neighbours |
             else:
                 out[vid] = (prev[0] + s, prev[1] if prev[0] >= s else source)
     return out
+
+
+def table_votes(table: Neighbours, sources: np.ndarray, weights: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """Each source row's neighbours, scaled by that source's weight and summed: (ids, scores)."""
+    sources = np.asarray(sources, np.int64)
+    if not len(sources) or not len(table.ids):
+        return np.zeros(0, np.int64), np.zeros(0, np.float32)
+    rows = np.minimum(np.searchsorted(table.ids, sources), len(table.ids) - 1)
+    found = table.ids[rows] == sources
+    rows, weights = rows[found], np.asarray(weights, np.float32)[found]
+    lo, hi = table.indptr[rows], table.indptr[rows + 1]
+    lengths = hi - lo
+    if not lengths.sum():
+        return np.zeros(0, np.int64), np.zeros(0, np.float32)
+    # Positions lo..hi-1 of every row, flattened without a Python loop.
+    offsets = np.arange(lengths.sum()) - np.repeat(np.cumsum(lengths) - lengths, lengths)
+    positions = np.repeat(lo, lengths) + offsets
+    ids, inverse = np.unique(table.neighbours[positions], return_inverse=True)
+    return ids, np.bincount(inverse, weights=table.scores[positions] * np.repeat(weights, lengths)).astype(np.float32)

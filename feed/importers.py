@@ -258,10 +258,14 @@ def interactions_import(*, stream: Iterable[str], progress: Progress = lambda _:
         flush()
     report.errors.sort(key=lambda e: int(e.split(":")[0].split()[1]))
     if report.created:
-        # The co-engagement table is derived from interactions: refresh it now rather than
-        # leave `recommend` without it until the next scheduled refresh.
+        # The co-engagement table and the long-term model are derived from interactions: refresh
+        # them now rather than leave `recommend` without them until the next scheduled refresh
+        # (the sequence table is kept up to date as the events arrive).
         from feed.collaborative import neighbours_refresh
+        from feed.ease import ease_refresh
 
         table = neighbours_refresh()
         progress(f"co-engagement table: {len(table.ids)} videos")
+        table = ease_refresh()
+        progress(f"long-term model (EASE): {len(table.ids)} videos")
     return report

@@ -20,3 +20,15 @@ class Impression(models.Model):
 
     class Meta:
         constraints = [models.UniqueConstraint(fields=["session", "video"], name="impression_once_per_session")]
+
+
+class CoVisit(models.Model):
+    """How often item_b was met within a few positions of item_a in viewers' histories, both
+    directions, nearer positions counting more (feed/sequence.py). One sparse row per pair,
+    added to as events arrive and trimmed to each item's strongest pairs."""
+
+    pk = models.CompositePrimaryKey("item_a", "item_b")
+    # The primary key's first column serves lookups by item_a; no second index for it.
+    item_a = models.ForeignKey("generation.Video", on_delete=models.CASCADE, related_name="+", db_index=False)
+    item_b = models.ForeignKey("generation.Video", on_delete=models.CASCADE, related_name="+")
+    weight = models.FloatField()

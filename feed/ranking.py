@@ -18,16 +18,20 @@ WEIGHTS: dict[str, float] = {
     # the strong baseline on real logs); content relevance carries cold starts and new items.
     "relevance": 0.5,  # best interest cosine, scaled by that interest's importance
     "collab": 1.5,  # item-item co-engagement votes from recent likes, scaled to [0, 1] per request
+    "ease": 1.0,  # the long-term model (feed/ease.py) over the whole history, scaled to [0, 1] per viewer
+    "sequence": 1.0,  # votes of the last few items for what viewers meet next to them (feed/sequence.py), [0, 1]
     "popularity": 0.1,
     "freshness": 0.05,
     "negative": -1.2,  # cosine to the nearest disliked/hidden/skipped item, above NEGATIVE_FLOOR
     "agreement": 0.1,  # per extra source that proposed the item
     "made_for_you": 0.35,
+    # Not a feature: how much MMR trades score for novelty on the page (1 - lambda).
+    "diversity": 0.25,
 }
+NOT_FEATURES = frozenset({"diversity"})
 NEGATIVE_FLOOR = 0.35
 _active: list[dict[str, float]] = []  # overrides: fitted weights, or a trial during a fit
 FRESH_HALF_LIFE_DAYS = 14.0
-MMR_LAMBDA = 0.75
 
 
 @dataclass
@@ -50,6 +54,8 @@ def features_for(
     source_counts: np.ndarray,
     made_for_you: np.ndarray,
     collab: np.ndarray | None = None,
+    ease: np.ndarray | None = None,
+    sequence: np.ndarray | None = None,
 ) -> dict[str, np.ndarray]:
     n = len(item_vectors)
     if len(interest_vectors):
@@ -63,12 +69,10 @@ def features_for(
         negative = np.zeros(n, np.float32)
     pop = np.log1p(np.clip(popularity, 0, None))
     pop = pop / pop.max() if len(pop) and pop.max() > 0 else pop
-    if collab is None or not len(collab) or collab.max() <= 0:
-        collab = np.zeros(n, np.float32)
-    else:
-        collab = collab / collab.max()
     return {
-        "collab": collab,
+        "collab": per_viewer_scaled(collab, n),
+        "ease": per_viewer_scaled(ease, n),
+        "sequence": per_viewer_scaled(sequence, n),
         "relevance": relevance,
         "popularity": pop,
         "freshness": np.power(0.5, age_days / FRESH_HALF_LIFE_DAYS),
@@ -76,6 +80,16 @@ def features_for(
         "agreement": np.clip(source_counts - 1, 0, None),
         "made_for_you": made_for_you,
     }
+
+
+def per_viewer_scaled(values: np.ndarray | None, n: int) -> np.ndarray:
+    """A source's scores divided by their maximum for this viewer (negatives to 0): sources on
+    different scales, and viewers with long or short histories, blend on equal terms."""
+    if values is None or not len(values):
+        return np.zeros(n, np.float32)
+    values = np.clip(np.nan_to_num(values, nan=0.0), 0, None)
+    top = values.max()
+    return values / top if top > 0 else values
 
 
 class weights_override:
@@ -101,6 +115,17 @@ def current_weights() -> dict[str, float]:
 
 
 def fitted_weights() -> dict[str, float] | None:
+    fit = _fitted()
+    return {**WEIGHTS, **fit["weights"]} if fit else None
+
+
+def fitted_extra() -> dict:
+    """What else `fit_ranker` chose on validation (the EASE lambda), {} before a fit."""
+    fit = _fitted()
+    return {k: v for k, v in fit.items() if k != "weights"} if fit else {}
+
+
+def _fitted() -> dict | None:
     import json
 
     from django.conf import settings
@@ -113,12 +138,13 @@ def fitted_weights() -> dict[str, float] | None:
     cached = _fitted_cache.get(str(path))
     if cached and cached[0] == mtime:
         return cached[1]
-    weights = {k: float(v) for k, v in json.loads(path.read_text())["weights"].items() if k in WEIGHTS}
-    _fitted_cache[str(path)] = (mtime, {**WEIGHTS, **weights})
-    return _fitted_cache[str(path)][1]
+    fit = json.loads(path.read_text())
+    fit["weights"] = {k: float(v) for k, v in fit["weights"].items() if k in WEIGHTS}
+    _fitted_cache[str(path)] = (mtime, fit)
+    return fit
 
 
-_fitted_cache: dict[str, tuple[float, dict[str, float]]] = {}
+_fitted_cache: dict[str, tuple[float, dict]] = {}
 
 
 def score(features: dict[str, np.ndarray], weights: dict[str, float] | None = None) -> np.ndarray:
@@ -130,11 +156,13 @@ def score(features: dict[str, np.ndarray], weights: dict[str, float] | None = No
     return total
 
 
-def mmr(scores: np.ndarray, vectors: np.ndarray, k: int, lam: float = MMR_LAMBDA) -> list[int]:
+def mmr(scores: np.ndarray, vectors: np.ndarray, k: int, lam: float | None = None) -> list[int]:
     """Maximal marginal relevance: positions of k items, each trading score against similarity to those chosen."""
     n = len(scores)
     if n == 0:
         return []
+    if lam is None:
+        lam = 1.0 - current_weights().get("diversity", WEIGHTS["diversity"])
     spread = scores.max() - scores.min()
     rel = (scores - scores.min()) / spread if spread > 0 else np.ones(n)
     chosen: list[int] = []

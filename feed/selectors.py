@@ -12,7 +12,7 @@ from django.core.cache import cache
 from django.utils import timezone
 
 from core.vec import from_bytes
-from feed import ranking, sources
+from feed import cold, ranking, sources
 from generation.models import Video
 from generation.selectors import video_visible_to
 from profiles import indexes, weights
@@ -35,7 +35,8 @@ def seen_video_ids(*, user) -> set[int]:
     return set(Interaction.objects.filter(user=user).values_list("video_id", flat=True))
 
 
-SOURCES = ("interest", "collab", "popular", "fresh", "made_for_you", "explore")
+SOURCES = ("interest", "collab", "ease", "sequence", "popular", "fresh", "made_for_you", "explore")
+COLD_REASON = "New on Tailor, picked for what you like"
 _COL = {source: n for n, source in enumerate(SOURCES)}
 
 
@@ -104,7 +105,8 @@ def _pool_get(key: str) -> _Pool | None:
     except Exception as exc:  # noqa: BLE001 - Redis down or a stale pickle: retrieve instead
         logger.warning("feed pool cache read failed: %s", exc)
         return None
-    return pool if isinstance(pool, _Pool) else None
+    # A pool pickled by a release with other sources does not fit this one's columns.
+    return pool if isinstance(pool, _Pool) and pool.scores.shape[1] == len(SOURCES) else None
 
 
 def _pool_set(key: str, pool: _Pool) -> None:
@@ -138,28 +140,56 @@ def _rows(*, user, ids: list[int], index, include_generated: bool) -> dict[int, 
     return {vid: rows[vid] for vid, present in zip(held, index.present(held)) if present}
 
 
-def _retrieve(*, user, index, interests: list[Interest], ivecs, iweights, excluded: set[int], include_generated: bool,
-              stamp: int) -> _Pool:
+def _retrieve(*, user, index, interests: list[Interest], ivecs, iweights, excluded: set[int], seen: set[int],
+              include_generated: bool, stamp: int) -> _Pool:
     if interests:
         candidates = sources.interest_candidates(
             index=index, vectors=ivecs, weights=iweights, labels=[i.label for i in interests], exclude=excluded
         )
     else:
         candidates = {}
+    ease, ease_all = sources.ease_candidates(history=sorted(seen))
+    sequence, sequence_all = sources.sequence_candidates(user=user)
     for extra in (
         sources.collab_candidates(user=user),
+        ease,
+        sequence,
         sources.popular_candidates(),
         sources.fresh_candidates(user=user) if include_generated else {},
     ):
         for vid, cand in extra.items():
             for source, value in cand.sources.items():
                 sources._merge(candidates, vid, source, value, cand.reasons[source])
+    # The long- and short-term models score every candidate they know, whichever source
+    # brought it: a ranking feature, not only a way in.
+    for name, every, text in (("ease", ease_all, "Viewers with your taste liked this"),
+                              ("sequence", sequence_all, "Often watched next to what you just watched")):
+        for vid, cand in candidates.items():
+            if name not in cand.sources and every.get(vid, 0.0) > 0:
+                sources._merge(candidates, vid, name, every[vid], text)
     rows = _rows(user=user, ids=[vid for vid in candidates if vid not in excluded], index=index,
                  include_generated=include_generated)
     return _Pool.build(candidates, rows, stamp)
 
 
-def ranked_for_user(
+@dataclass
+class Prepared:
+    """One viewer's candidates with their ranking features: what a page is ranked from. The
+    ranking itself (`page_order`) is a function of this and the weights, so a fit can try
+    many weights on one retrieval."""
+
+    ids: list[int]
+    feats: dict[str, np.ndarray]
+    vectors: np.ndarray
+    has: np.ndarray  # (n, sources) which sources brought each candidate
+    explore_only: np.ndarray
+    reasons: np.ndarray  # (n, sources) into texts
+    texts: list[str]
+    cold: list[tuple[int, float]]  # cold picks, best first (twice the slots, for what the page already holds)
+    cold_n: int
+
+
+def prepare_for_user(
     *,
     user,
     k: int,
@@ -168,12 +198,7 @@ def ranked_for_user(
     include_generated: bool = True,
     explore_slots: int = 0,
     pool_key: str | None = None,
-) -> list[RankedItem]:
-    """The viewer's best k unseen items, best first. The feed, `recommend` and evaluation all use this.
-
-    With a pool_key (a feed session), what retrieval found is kept for the session's next pages
-    for FEED_POOL_TTL_S, as long as the viewer's taste and history stay as they were: a like or a skip
-    makes the next page retrieve again. The ranking itself runs on every page."""
+) -> Prepared | None:
     index = indexes.items().ready()
     interests = list(Interest.objects.filter(user=user))
     seen = seen_video_ids(user=user)
@@ -191,7 +216,7 @@ def ranked_for_user(
     pool = _pool_get(pool_key) if pool_key else None
     if pool is None or pool.stamp != stamp or len(pool.ids) - int(np.isin(pool.ids, list(excluded)).sum()) < 2 * k:
         pool = _retrieve(user=user, index=index, interests=interests, ivecs=ivecs, iweights=iweights, excluded=excluded,
-                         include_generated=include_generated, stamp=stamp)
+                         seen=seen, include_generated=include_generated, stamp=stamp)
         if pool_key:
             _pool_set(pool_key, pool)
     if explore_slots:
@@ -201,12 +226,12 @@ def ranked_for_user(
         pool = pool.extended(explore, _rows(user=user, ids=fresh, index=index, include_generated=include_generated))
     keep = np.flatnonzero(~np.isin(pool.ids, list(excluded)) & index.present(pool.ids))  # a pool can outlive a deleted video
     if not len(keep):
-        return []
+        return None
     ids = pool.ids[keep].tolist()
     source_scores = pool.scores[keep]
     has = ~np.isnan(source_scores)
 
-    # 2. Rank on features from every source.
+    # 2. Features from every source.
     vectors = index.vectors(ids)
     negatives = list(
         Interaction.objects.filter(user=user, kind__in=weights.NEGATIVE_KINDS, video__embedding__isnull=False)
@@ -224,42 +249,91 @@ def ranked_for_user(
         age_days=((timezone.now().timestamp() - pool.created[keep]) / 86400).astype(np.float32),
         source_counts=has.sum(axis=1).astype(np.float32),
         made_for_you=has[:, _COL["made_for_you"]].astype(np.float32),
-        collab=np.nan_to_num(source_scores[:, _COL["collab"]], nan=0.0),
+        collab=source_scores[:, _COL["collab"]],
+        ease=source_scores[:, _COL["ease"]],
+        sequence=source_scores[:, _COL["sequence"]],
     )
-    scores = ranking.score(feats)
-    explore_only = has[:, _COL["explore"]] & (has.sum(axis=1) == 1)
 
-    # 3. Diversify the exploited part with MMR; keep a few exploration slots. A video deleted
-    #    since the pool was made (the index learns of deletions at its next full check) is
-    #    passed over, and the page filled from the rest.
-    alive = np.ones(len(ids), dtype=bool)
+    # 3. Cold slots: items too new for any collaborative source, chosen by the viewer's
+    #    content model (feed/cold.py), on every page including the first (so `recommend` too).
+    cold_n = min(settings.FEED_COLD_SLOTS, k)
+    picks = cold.cold_picks(
+        user=user, index=index, exclude=excluded, n=2 * cold_n,
+        model=cold.viewer_model(user=user, dim=index.dim, fallback=ivecs, seed=seed) if cold_n else None,
+    )
+    return Prepared(ids=ids, feats=feats, vectors=vectors, has=has,
+                    explore_only=has[:, _COL["explore"]] & (has.sum(axis=1) == 1),
+                    reasons=pool.reasons[keep], texts=pool.texts, cold=picks, cold_n=cold_n)
+
+
+def page_order(prep: Prepared, *, k: int, explore_slots: int = 0, weights: dict[str, float] | None = None,
+               alive: np.ndarray | None = None) -> tuple[np.ndarray, list[int], list[int]]:
+    """(scores, positions of the ranked candidates, cold video ids after them): MMR over the
+    exploited part, a few exploration slots, the cold slots at the end."""
+    scores = ranking.score(prep.feats, weights)
+    alive = np.ones(len(prep.ids), dtype=bool) if alive is None else alive
+    explore_only = prep.explore_only
+    slots = min(explore_slots, int((explore_only & alive).sum()), max(k // 6, 0))
+    main = np.flatnonzero(~explore_only & alive)
+    top = main[np.argsort(-scores[main], kind="stable")][: max(4 * k, 50)]
+    diversity = (weights or ranking.current_weights()).get("diversity", ranking.WEIGHTS["diversity"])
+    order = [int(top[p]) for p in ranking.mmr(scores[top], prep.vectors[top], k - slots, lam=1.0 - diversity)]
+    explore = [int(p) for p in np.flatnonzero(explore_only & alive)][:slots]
+    for n, pos in enumerate(explore):
+        order.insert(min(len(order), (n + 1) * (k // (slots + 1))), pos)
+    on_page = {prep.ids[pos] for pos in order[: k - prep.cold_n]}
+    cold_ids = [vid for vid, _ in prep.cold if vid not in on_page][: prep.cold_n]
+    return scores, order[: k - len(cold_ids)], cold_ids
+
+
+def ranked_for_user(
+    *,
+    user,
+    k: int,
+    exclude: set[int] | frozenset[int] = frozenset(),
+    seed: int = 0,
+    include_generated: bool = True,
+    explore_slots: int = 0,
+    pool_key: str | None = None,
+) -> list[RankedItem]:
+    """The viewer's best k unseen items, best first. The feed, `recommend` and evaluation all use this.
+
+    With a pool_key (a feed session), what retrieval found is kept for the session's next pages
+    for FEED_POOL_TTL_S, as long as the viewer's taste and history stay as they were: a like or a skip
+    makes the next page retrieve again. The ranking itself runs on every page."""
+    prep = prepare_for_user(user=user, k=k, exclude=exclude, seed=seed, include_generated=include_generated,
+                            explore_slots=explore_slots, pool_key=pool_key)
+    if prep is None:
+        return []
+    # 4. Rank. A video deleted since the pool was made (the index learns of deletions at its
+    #    next full check) is passed over, and the page filled from the rest.
+    alive = np.ones(len(prep.ids), dtype=bool)
     for _ in range(3):
-        slots = min(explore_slots, int((explore_only & alive).sum()), max(k // 6, 0))
-        main = np.flatnonzero(~explore_only & alive)
-        top = main[np.argsort(-scores[main], kind="stable")][: max(4 * k, 50)]
-        order = [int(top[p]) for p in ranking.mmr(scores[top], vectors[top], k - slots)]
-        explore = [int(p) for p in np.flatnonzero(explore_only & alive)][:slots]
-        for n, pos in enumerate(explore):
-            order.insert(min(len(order), (n + 1) * (k // (slots + 1))), pos)
-        order = order[:k]
-        videos = Video.objects.in_bulk([ids[pos] for pos in order])
-        gone = [pos for pos in order if ids[pos] not in videos]
-        if not gone:
+        scores, order, cold_ids = page_order(prep, k=k, explore_slots=explore_slots, alive=alive)
+        videos = Video.objects.in_bulk([prep.ids[pos] for pos in order] + cold_ids)
+        gone = [pos for pos in order if prep.ids[pos] not in videos]
+        gone_cold = {vid for vid in cold_ids if vid not in videos}
+        if not gone and not gone_cold:
             break
         alive[gone] = False
+        prep.cold = [(vid, s) for vid, s in prep.cold if vid not in gone_cold]
     result = []
     for pos in order:
-        if ids[pos] not in videos:
+        if prep.ids[pos] not in videos:
             continue
-        source = _why([SOURCES[c] for c in np.flatnonzero(has[pos])], feats, pos)
-        reason = pool.texts[int(pool.reasons[keep[pos], _COL[source]])]
-        result.append(RankedItem(video=videos[ids[pos]], score=float(scores[pos]), source=source, reason=reason))
+        source = _why([SOURCES[c] for c in np.flatnonzero(prep.has[pos])], prep.feats, pos)
+        reason = prep.texts[int(prep.reasons[pos, _COL[source]])]
+        result.append(RankedItem(video=videos[prep.ids[pos]], score=float(scores[pos]), source=source, reason=reason))
+    cold_scores = dict(prep.cold)
+    for vid in cold_ids:
+        if vid in videos:
+            result.append(RankedItem(video=videos[vid], score=cold_scores[vid], source="cold", reason=COLD_REASON))
     return result
 
 
 # Which ranking feature each source's evidence shows up in, for "why this".
-_SOURCE_FEATURE = {"interest": "relevance", "collab": "collab", "popular": "popularity", "fresh": "freshness",
-                   "made_for_you": "made_for_you", "explore": None}
+_SOURCE_FEATURE = {"interest": "relevance", "collab": "collab", "ease": "ease", "sequence": "sequence",
+                   "popular": "popularity", "fresh": "freshness", "made_for_you": "made_for_you", "explore": None}
 
 
 def _why(brought_by: list[str], feats: dict[str, np.ndarray], pos: int) -> str:

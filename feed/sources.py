@@ -178,3 +178,35 @@ def collab_candidates(*, user, limit: int = 200) -> dict[int, Candidate]:
     for vid, (score, src) in top:
         _merge(out, vid, "collab", float(score), f"Viewers who liked “{titles.get(src, 'this')}” also liked this")
     return out
+
+
+EASE_CANDIDATES = 300
+SEQUENCE_CANDIDATES = 200
+
+
+def ease_candidates(*, history: list[int], limit: int = EASE_CANDIDATES) -> tuple[dict[int, Candidate], dict[int, float]]:
+    """The long-term model's best items for the viewer's whole history: (candidates, every score)."""
+    from feed.ease import ease_scores
+
+    ids, scores = ease_scores(history=history)
+    every = dict(zip(ids.tolist(), scores.tolist()))
+    out: dict[int, Candidate] = {}
+    for pos in np.argsort(-scores, kind="stable")[:limit]:
+        if scores[pos] > 0:
+            _merge(out, int(ids[pos]), "ease", float(scores[pos]), "Viewers with your taste liked this")
+    return out, every
+
+
+def sequence_candidates(*, user, limit: int = SEQUENCE_CANDIDATES) -> tuple[dict[int, Candidate], dict[int, float]]:
+    """What viewers meet next to the viewer's last few items: (candidates, every score)."""
+    from feed.sequence import context_items, covisit_scores
+
+    scores = covisit_scores(context=context_items(user=user))
+    if not scores:
+        return {}, {}
+    top = sorted(scores.items(), key=lambda kv: -kv[1][0])[:limit]
+    titles = dict(Video.objects.filter(pk__in={src for _, (_, src) in top}).values_list("id", "title"))
+    out: dict[int, Candidate] = {}
+    for vid, (score, src) in top:
+        _merge(out, vid, "sequence", float(score), f"Often watched next to “{titles.get(src, 'this')}”")
+    return out, {vid: s for vid, (s, _) in scores.items()}

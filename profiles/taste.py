@@ -3,7 +3,7 @@
 Each viewer has a few unit vectors with importance weights. A positive event
 moves the nearest interest toward the item (or starts a new one when nothing
 is near); a negative event pushes the nearest interest away. Importance decays
-with a half-life, so old tastes fade unless they are fed.
+with a half-life (TASTE_HALF_LIFE_DAYS), so old tastes fade unless they are fed.
 
 `fold` is the pure update on in-memory interests; `taste_update` applies it to
 one event under a row lock, and bulk ingest applies it to many events per user
@@ -17,6 +17,7 @@ from dataclasses import dataclass, field
 from datetime import datetime
 
 import numpy as np
+from django.conf import settings
 from django.db import transaction
 from django.utils import timezone
 
@@ -28,7 +29,6 @@ MAX_INTERESTS = 8
 # topic at a median ~0.3-0.55 and unrelated ones at ~0.1-0.2; an interest that has seen a
 # few items sits closer to its topic than any single item does.
 JOIN_COSINE = 0.30
-HALF_LIFE_DAYS = 21.0
 MIN_STEP = 0.08  # an interest with many events still moves on each new one
 PUSH_STEP = 0.15
 # A negative event pushes the nearest interest if the item is at all related to it.
@@ -37,8 +37,9 @@ MIN_WEIGHT = 0.05
 
 
 def decayed(weight: float, since: datetime, now: datetime) -> float:
+    """The weight an interest has left after the time since its last event (TASTE_HALF_LIFE_DAYS)."""
     days = max((now - since).total_seconds(), 0.0) / 86400.0
-    return weight * math.pow(0.5, days / HALF_LIFE_DAYS)
+    return weight * math.pow(0.5, days / settings.TASTE_HALF_LIFE_DAYS)
 
 
 @dataclass
