@@ -170,7 +170,7 @@ def main() -> dict:
         from rest_framework_simplejwt.tokens import AccessToken
 
         from bench.benchmarks import _bench_catalog, _bench_viewers, _load_catalog
-        from generation.storage import bucket_ensure
+        from core.storage import bucket_ensure
         from profiles import indexes
         from profiles.snapshots import snapshot_publish
 

@@ -82,7 +82,7 @@ def main() -> dict:
 
         redis.Redis.from_url(REDIS).flushdb()
         call_command("migrate", verbosity=0)
-        from generation.storage import bucket_ensure
+        from core.storage import bucket_ensure
 
         deadline = time.monotonic() + 60
         while True:

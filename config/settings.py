@@ -69,6 +69,7 @@ INSTALLED_APPS = [
     "profiles",
     "generation",
     "feed",
+    "ops",
 ]
 
 MIDDLEWARE = [
@@ -84,7 +85,7 @@ MIDDLEWARE = [
     "django.contrib.auth.middleware.AuthenticationMiddleware",
     "django.contrib.messages.middleware.MessageMiddleware",
     "django.middleware.clickjacking.XFrameOptionsMiddleware",
-    "core.metrics.FeedLatencyMiddleware",
+    "ops.metrics.FeedLatencyMiddleware",
     # Outside axes, so a lockout's 429 is counted under its view like any other answer.
     "django_prometheus.middleware.PrometheusAfterMiddleware",
     "axes.middleware.AxesMiddleware",  # last: turns a locked-out web or admin login into a 429
@@ -179,7 +180,7 @@ AWS_SECRET_ACCESS_KEY = env_str("AWS_SECRET_ACCESS_KEY")
 AWS_S3_REGION_NAME = env_str("AWS_S3_REGION_NAME", "us-east-1")
 AWS_QUERYSTRING_EXPIRE = env_int("AWS_QUERYSTRING_EXPIRE", 3600, min_value=60, max_value=7 * 24 * 3600)
 AWS_S3_CUSTOM_DOMAIN = env_str("AWS_S3_CUSTOM_DOMAIN")  # public/CDN base for public videos; private ones stay presigned
-# Local media is served only through core.media's authorising view: a public video to anyone, a
+# Local media is served only through generation.media's authorising view: a public video to anyone, a
 # private render to its viewer and staff (or to whoever holds a signed, expiring link to it).
 # "nginx" or "sendfile" hands the bytes to a front proxy (X-Accel-Redirect / X-Sendfile) after the check.
 MEDIA_ACCEL = env_str("TAILOR_MEDIA_ACCEL", "", choices=("", "nginx", "sendfile")) or ""
@@ -202,7 +203,7 @@ def s3_media_backend(
             "region_name": region,
             "default_acl": None,  # the bucket stays private
             # Public videos get custom-domain URLs when one is set; private objects are always presigned
-            # by generation.storage.media_url, whatever this says.
+            # by core.storage.media_url, whatever this says.
             "querystring_auth": custom_domain is None,
             "querystring_expire": expire,
             "custom_domain": custom_domain,
@@ -436,7 +437,7 @@ DATA_UPLOAD_MAX_MEMORY_SIZE = env_int("TAILOR_MAX_BODY_BYTES", 1_048_576, min_va
 # Pages load scripts, styles, fonts and data from this origin only: no inline script or style
 # (templates carry none; feed.js and dashboard.js are static files). Media and posters may also
 # come from the S3 endpoint or the public custom domain, which is where presigned and public
-# media URLs point (generation.storage.media_url). The API docs pages relax style-src for the
+# media URLs point (core.storage.media_url). The API docs pages relax style-src for the
 # inline styles their vendored UIs inject (config/api_urls.py).
 def _origin(url: str) -> str:
     parts = _urlsplit(url)

@@ -5,9 +5,9 @@ from django.views import defaults as _defaults
 
 from config.api_urls import v1 as api_v1
 from core.clientip import client_ip
-from core.media import media
+from generation.media import media
 from core.throttles import email_ident, throttle_wait, throttled_response
-from core.views import dashboard, dashboard_json, healthz, metrics
+from ops.views import dashboard, dashboard_json, healthz, metrics
 
 
 def password_reset(request, *args, **kwargs):

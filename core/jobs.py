@@ -89,3 +89,21 @@ def broker_ping(timeout: float = 2.0) -> None:
     params.blocked_connection_timeout = timeout
     params.connection_attempts = 1
     pika.BlockingConnection(params).close()
+
+
+def queue_depths(queues: list[str]) -> dict[str, int | None]:
+    """Messages waiting in each of these queues of the configured broker (None where it could
+    not be read: /healthz reports a broken broker). The one place that knows each broker's API."""
+    broker = dramatiq.get_broker()
+    out: dict[str, int | None] = {}
+    for queue in queues:
+        try:
+            if settings.BROKER_KIND == "stub":
+                out[queue] = broker.queues[queue].qsize() if queue in broker.queues else 0
+            elif settings.BROKER_KIND == "redis":
+                out[queue] = int(broker.client.llen(f"{broker.namespace}:{queue}"))
+            else:
+                out[queue] = int(broker.get_queue_message_counts(queue)[0])
+        except Exception:  # noqa: BLE001 - a depth is a reading, never a failure
+            out[queue] = None
+    return out

@@ -19,7 +19,7 @@ from generation.models import RenderJob, Video
 from generation.planning import QuotaExceeded, render_request_for_user
 from generation.rendering import render_job_cancel
 from generation.selectors import render_jobs_visible, videos_visible
-from generation.storage import media_url
+from core.storage import media_url
 
 ERRORS = {400: ErrorSerializer, 401: ErrorSerializer, 404: ErrorSerializer, 429: ErrorSerializer}
 

@@ -18,7 +18,7 @@ from pathlib import Path
 from django.conf import settings
 
 from core.vec import from_bytes
-from generation import storage
+from core import storage
 from generation.encoding import mp4_write, thumbnail_write
 from generation.models import Video
 

@@ -28,7 +28,8 @@ from django.db import connection, transaction
 from django.db.models import F, Q
 from django.utils import timezone
 
-from generation import fleet, renderer, storage
+from core import storage
+from generation import fleet, renderer
 from generation.encoding import mp4_write, thumbnail_write
 from generation.models import RenderJob, Video
 from generation.safety import safety_check, safety_check_texts

@@ -27,7 +27,7 @@ def render_jobs_visible(*, user) -> QuerySet[RenderJob]:
 
 def video_captions_url(*, video: Video) -> str:
     """The WebVTT captions' URL, signed like the video's for a private render ('' if none)."""
-    from generation.storage import media_url
+    from core.storage import media_url
 
     return media_url(video.captions_key, private=video.made_for_id is not None) if video.captions_key else ""
 
@@ -36,7 +36,7 @@ def video_media_urls(*, video: Video) -> tuple[str, str]:
     """(video URL, thumbnail URL) for a viewer who may see the video (it came from videos_visible
     or render_jobs_visible): a private render's are presigned (S3) or signed for the media view
     (local disk), and expire; a public video's are public."""
-    from generation.storage import media_url
+    from core.storage import media_url
 
     private = video.made_for_id is not None
     src = media_url(video.video_key, private=private) if video.video_key else video.video_url

@@ -13,10 +13,10 @@ from collections import Counter
 from collections.abc import Callable
 from dataclasses import dataclass, field
 
-import faiss
 import numpy as np
 
 from core.vec import normalize
+from profiles.vector_index import spherical_kmeans
 
 PromptEmbedder = Callable[[np.ndarray, int], np.ndarray]  # (taste vectors, seed) -> prompt vectors
 
@@ -36,12 +36,7 @@ class SharingPlan:
 
 def taste_clusters(vectors: np.ndarray, k: int, *, seed: int = 0) -> np.ndarray:
     """Spherical k-means centroids (unit vectors) of the interest vectors."""
-    k = max(1, min(k, len(vectors)))
-    # A few gaps per cluster is what planning has; FAISS would warn about it on every plan.
-    kmeans = faiss.Kmeans(vectors.shape[1], k, niter=20, spherical=True, seed=seed, max_points_per_centroid=512,
-                          min_points_per_centroid=1, verbose=False)
-    kmeans.train(np.ascontiguousarray(vectors, dtype=np.float32))
-    return normalize(kmeans.centroids)
+    return normalize(spherical_kmeans(vectors, k, seed=seed))
 
 
 def sharing_plan(

@@ -360,8 +360,8 @@ def account_delete(*, user) -> None:
     impressions, render jobs with their briefs, safety decisions about the viewer's texts, and
     private renders with their stored objects. Its refresh tokens are revoked first (the
     outstanding rows outlive the user, so a refresh is a 401, not a lookup of a missing user)."""
+    from core.storage import media_delete
     from generation.models import Video
-    from generation.storage import media_delete
     from profiles import indexes
 
     # The captions too: they are the script's lines, which carry the brief.

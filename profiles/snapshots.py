@@ -29,7 +29,7 @@ from pathlib import Path
 from django.conf import settings
 from django.utils.crypto import constant_time_compare, salted_hmac
 
-from generation import storage
+from core import storage
 
 logger = logging.getLogger("tailor.index")
 PREFIX = "index-snapshots"

@@ -411,3 +411,13 @@ class SyncedIndex:
         if changed:
             logger.info("index name=%s synced n=%d changed=%d full=%s", self.index.name, len(self.index), changed, full)
         return bool(changed)
+
+
+def spherical_kmeans(vectors: np.ndarray, k: int, *, seed: int = 0, niter: int = 20) -> np.ndarray:
+    """(min(k, n), dim) centroids of unit vectors by FAISS's spherical k-means."""
+    k = max(1, min(k, len(vectors)))
+    # A few points per cluster is what planning has; FAISS would warn about it on every plan.
+    kmeans = faiss.Kmeans(vectors.shape[1], k, niter=niter, spherical=True, seed=seed, max_points_per_centroid=512,
+                          min_points_per_centroid=1, verbose=False)
+    kmeans.train(np.ascontiguousarray(vectors, dtype=np.float32))
+    return kmeans.centroids

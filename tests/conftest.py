@@ -64,10 +64,10 @@ def _no_stray_database_sessions(django_db_setup, django_db_blocker):
 @pytest.fixture(autouse=True)
 def _isolated(settings, tmp_path):
     """Each test gets its own index and media folders and fresh in-process indexes."""
-    from core.health import health_cache_clear
     from feed.collaborative import neighbours_reset
     from feed.sources import global_lists_clear
     from generation.fleet import routes_clear
+    from ops.health import health_cache_clear
     from profiles import indexes
 
     settings.DATA_DIR = tmp_path  # fitted ranker weights and other per-installation files

@@ -10,7 +10,7 @@ from django.core.cache import cache
 from rest_framework.test import APIClient
 from rest_framework_simplejwt.tokens import AccessToken, RefreshToken
 
-from generation import storage
+from core import storage
 from generation.models import RenderJob, Video
 from generation.rendering import render_job_create, render_job_run
 from generation.services import videos_embed

@@ -86,7 +86,7 @@ def test_feed_flow_is_the_same_on_every_backend(database, broker, tmp_path):
 
 @pytest.mark.integration
 def test_s3_media_roundtrip_private_and_presigned(db, settings, seaweedfs):
-    from generation import storage
+    from core import storage
 
     for key, value in s3_overrides().items():
         setattr(settings, key, value)

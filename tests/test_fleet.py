@@ -19,7 +19,7 @@ from django.conf import settings as django_settings
 from django.db import connection
 from django.utils import timezone
 
-from core.dashboard import broker_depth, fleet
+from ops.dashboard import broker_depth, fleet
 from generation.fleet import GPU_QUEUE, model_queue, routes_clear
 from generation.models import GpuWorker, RenderJob
 from generation.renderer import PRESETS

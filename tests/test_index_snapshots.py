@@ -7,7 +7,7 @@ import time
 import numpy as np
 import pytest
 
-from generation import storage
+from core import storage
 from generation.services import video_upsert, videos_embed
 from profiles import indexes
 from profiles.snapshots import snapshot_pointer, snapshot_publish

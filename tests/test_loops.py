@@ -4,7 +4,7 @@ import io
 
 import pytest
 
-from generation import storage
+from core import storage
 from generation.encoding import mp4_probe
 from generation.loops import loop_render, loops_pending, loops_queue
 

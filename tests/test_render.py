@@ -17,7 +17,7 @@ import pytest
 from django.conf import settings as django_settings
 from django.db import connection
 
-from generation import storage
+from core import storage
 from generation.encoding import mp4_probe
 from generation.models import RenderJob, SafetyDecision, Video
 from generation.rendering import RenderBlocked, render_job_cancel, render_job_create, render_job_run, renders_recover

@@ -12,7 +12,8 @@ import av
 import numpy as np
 import pytest
 
-from generation import renderer, storage
+from core import storage
+from generation import renderer
 from generation.encoding import mp4_probe
 from generation.models import RenderJob
 from generation.rendering import render_job_create, render_job_run

@@ -21,7 +21,7 @@ if sys.argv[1] == "setup":
     from django.contrib.auth import get_user_model
 
     from generation.services import video_upsert, videos_embed
-    from generation.storage import bucket_ensure
+    from core.storage import bucket_ensure
     from profiles.services import onboarding_apply, profile_ensure
 
     call_command("migrate", verbosity=0)

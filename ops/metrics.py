@@ -78,7 +78,7 @@ def _jobs():
 
 
 def _queues():
-    from core.dashboard import broker_depth
+    from ops.dashboard import broker_depth
 
     depth = GaugeMetricFamily("tailor_queue_depth", "Messages waiting in the broker, by queue.", labels=["queue"])
     for queue, n in broker_depth().items():

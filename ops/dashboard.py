@@ -53,24 +53,11 @@ def jobs_summary(*, hours: int = 48) -> dict:
 
 def broker_depth() -> dict[str, int | None]:
     """Messages waiting per queue in the broker itself (not our job table)."""
-    import dramatiq
-
+    from core.jobs import queue_depths
     from generation.fleet import model_queue, warm_models
     from generation.tasks import CPU_QUEUE, GPU_QUEUE
 
-    broker = dramatiq.get_broker()
-    out: dict[str, int | None] = {}
-    for queue in (CPU_QUEUE, GPU_QUEUE, *sorted(model_queue(m) for m in warm_models())):
-        try:
-            if settings.BROKER_KIND == "stub":
-                out[queue] = broker.queues[queue].qsize() if queue in broker.queues else 0
-            elif settings.BROKER_KIND == "redis":
-                out[queue] = int(broker.client.llen(f"{broker.namespace}:{queue}"))
-            else:
-                out[queue] = int(broker.get_queue_message_counts(queue)[0])
-        except Exception:  # the dashboard shows what it can; /healthz reports a broken broker
-            out[queue] = None
-    return out
+    return queue_depths([CPU_QUEUE, GPU_QUEUE, *sorted(model_queue(m) for m in warm_models())])
 
 
 def fleet() -> list[dict]:

@@ -33,7 +33,7 @@ def _broker() -> str:
 
 
 def _storage() -> str:
-    from generation.storage import backend_name, storage_ping
+    from core.storage import backend_name, storage_ping
 
     storage_ping()
     return backend_name()

@@ -7,7 +7,7 @@ import time
 
 import pytest
 
-from core import health
+from ops import health
 from tests.services import s3_overrides
 
 TOKEN = "healthz-token-0123456789abcdef"

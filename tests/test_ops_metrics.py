@@ -80,7 +80,7 @@ def test_the_series_operators_graph(client, catalog, make_user, broker):
 
 
 def test_a_section_that_fails_is_flagged_and_the_rest_still_come(client, db, monkeypatch):
-    from core import metrics
+    from ops import metrics
 
     def broken():
         raise ConnectionError("broker gone")

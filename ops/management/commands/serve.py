@@ -7,7 +7,7 @@ from django.core.management.base import BaseCommand
 
 from core.jobs import embedded_worker_start
 from core.schedule import embedded_scheduler_start
-from generation.storage import bucket_ensure
+from core.storage import bucket_ensure
 from profiles import indexes
 
 

@@ -9,7 +9,7 @@ from django.views.decorators.cache import never_cache
 from django.views.decorators.http import require_GET
 
 from core.clientip import client_ip
-from core.health import health_report_cached
+from ops.health import health_report_cached
 
 _PROXY_HEADERS = ("HTTP_X_FORWARDED_FOR", "HTTP_X_REAL_IP", "HTTP_FORWARDED")
 
@@ -56,7 +56,7 @@ def metrics(request):
     """Prometheus text for scrapers on TAILOR_METRICS_ALLOWED_NETS, or with TAILOR_METRICS_TOKEN."""
     if not _metrics_allowed(request):
         return HttpResponse("Forbidden\n", status=403, content_type="text/plain")
-    from core.metrics import metrics_exposition
+    from ops.metrics import metrics_exposition
 
     body, content_type = metrics_exposition()
     return HttpResponse(body, content_type=content_type)
@@ -78,6 +78,6 @@ def dashboard(request):
 @never_cache
 @require_GET
 def dashboard_json(request):
-    from core.dashboard import dashboard_data
+    from ops.dashboard import dashboard_data
 
     return JsonResponse(dashboard_data())

@@ -2,7 +2,7 @@
 
 /media/<key> answers for a render's video or thumbnail alone: a public video to anyone, a
 private render to the viewer it was made for and to staff, or to whoever holds the signed,
-expiring link generation.storage.media_url handed out for it. Anything else under MEDIA_ROOT,
+expiring link core.storage.media_url handed out for it. Anything else under MEDIA_ROOT,
 another viewer's render, an unknown or a guessed key: 404, never 403, so existence is not
 confirmed. On S3 nothing is served here: browsers fetch presigned or public URLs.
 
@@ -21,7 +21,7 @@ from django.http import Http404, HttpResponse
 from django.views.decorators.http import require_safe
 from django.views.static import serve
 
-from generation import storage
+from core import storage
 from generation.selectors import video_for_media_key, video_media_visible_to
 
 
