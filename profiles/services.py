@@ -24,7 +24,7 @@ from core.vec import from_bytes, to_bytes
 from generation.models import Video
 from profiles import weights
 from profiles.models import Interaction, Interest, Profile
-from profiles.taste import Fold, fold, fold_save_many, taste_update
+from profiles.taste import Fold, fold, fold_save_many
 
 logger = logging.getLogger("tailor.profiles")
 User = get_user_model()
@@ -77,12 +77,15 @@ def _event_errors(kind: Any, value: Any, watch_fraction: Any, client_event_id: A
     return errors
 
 
-def _counter_updates(kind: str) -> dict[str, int]:
-    if kind in (Interaction.Kind.LIKE, Interaction.Kind.SHARE):
-        return {"views": 1, "likes": 1}
-    if kind in weights.NEGATIVE_KINDS:
-        return {"views": 1, "negatives": 1}
-    return {"views": 1}
+def _counter_updates(kind: str, *, first_view: bool, first_like: bool, first_negative: bool) -> dict[str, int]:
+    """What one event adds to its video's counters: each viewer counts once per counter, so
+    one account repeating a like (or a view) cannot steer "Trending"."""
+    changes = {"views": 1} if first_view else {}
+    if kind in (Interaction.Kind.LIKE, Interaction.Kind.SHARE) and first_like:
+        changes["likes"] = 1
+    if kind in weights.NEGATIVE_KINDS and first_negative:
+        changes["negatives"] = 1
+    return changes
 
 
 def interaction_record(
@@ -95,53 +98,24 @@ def interaction_record(
     client_event_id: str | None = None,
     at: datetime | None = None,
 ) -> tuple[Interaction, bool]:
-    """Record one event and fold it into taste before returning, so the next feed page
-    already reflects it. Returns (interaction, created); a repeated client_event_id
-    returns the first interaction and changes nothing."""
-    errors = _event_errors(kind, value, watch_fraction, client_event_id)
-    if errors:
-        raise ValidationError(errors)
-    if not isinstance(video, Video):
-        video = Video.objects.filter(pk=video).first()
-        if video is None:
-            raise ValidationError({"video": "no such video"})
-    if video.made_for_id is not None and video.made_for_id != user.pk:
-        raise ValidationError({"video": "no such video"})  # another viewer's private render
-    if client_event_id is not None:
-        existing = Interaction.objects.filter(user=user, client_event_id=client_event_id).first()
-        if existing:
-            return existing, False
+    """Record one event through the same path as a batch (_ingest_chunk): taste is folded before
+    it returns, so the next feed page already reflects it. Returns (interaction, created); a
+    repeated client_event_id returns the first interaction and changes nothing."""
+    event = EventIn(index=0, user=user, video=video.pk if isinstance(video, Video) else video, kind=kind, value=value,
+                    watch_fraction=watch_fraction, client_event_id=client_event_id, at=at)
+    result = IngestResult()
     try:
-        with transaction.atomic():
-            from feed.sequence import covisit_add
-
-            at = at or timezone.now()
-            covisit_add(events=[(user.pk, video.pk, at)])  # before the row: it reads what came before
-            interaction = Interaction.objects.create(
-                user=user,
-                video=video,
-                kind=kind,
-                value=value,
-                watch_fraction=watch_fraction,
-                client_event_id=client_event_id,
-                created_at=at,
-            )
-            Video.objects.filter(pk=video.pk).update(**{k: F(k) + n for k, n in _counter_updates(kind).items()})
-            if video.embedding is not None:
-                taste_update(
-                    user=user,
-                    item_vector=from_bytes(video.embedding),
-                    weight=weights.event_weight(kind, watch_fraction),
-                    at=interaction.created_at,
-                )
+        created = _ingest_chunk([event], result)
     except IntegrityError:
-        # A concurrent duplicate of the same client event won the race.
-        existing = Interaction.objects.filter(user=user, client_event_id=client_event_id).first()
-        if existing is None:
+        created = []  # a concurrent duplicate of the same client event won the race
+        if client_event_id is None:
             raise
-        return existing, False
-    logger.debug("interaction user=%s video=%s kind=%s id=%s", user.pk, video.pk, kind, interaction.pk)
-    return interaction, True
+    if result.errors:
+        raise ValidationError(result.errors[0]["errors"])
+    if created:
+        logger.debug("interaction user=%s video=%s kind=%s id=%s", user.pk, event.video, kind, created[0].pk)
+        return created[0], True
+    return Interaction.objects.get(user=user, client_event_id=client_event_id), False
 
 
 @dataclass
@@ -166,8 +140,8 @@ class IngestResult:
 
 
 def interactions_ingest_bulk(*, events: list[EventIn], chunk_size: int = 2000) -> IngestResult:
-    """Record many events at once: the same validation, counters and taste folding as
-    interaction_record, with one read and one write per user and chunk. Bad events are
+    """Record many events at once (the one write path: a single event is a batch of one), with
+    one read and one write per user and chunk. Bad events are
     reported with their index and field; good events in the same batch are kept.
     Events repeating a client_event_id (in the batch or already stored) are dropped."""
     result = IngestResult()
@@ -176,7 +150,9 @@ def interactions_ingest_bulk(*, events: list[EventIn], chunk_size: int = 2000) -
     return result
 
 
-def _ingest_chunk(events: list[EventIn], result: IngestResult) -> None:
+def _ingest_chunk(events: list[EventIn], result: IngestResult) -> list[Interaction]:
+    """Validate, de-duplicate and store these events, count them and fold them into taste, in one
+    transaction; returns the interactions created."""
     video_ids = {e.video for e in events if isinstance(e.video, int) and not isinstance(e.video, bool)}
     videos = {
         v.pk: v for v in Video.objects.filter(pk__in=video_ids).only("id", "embedding", "made_for_id")
@@ -208,14 +184,20 @@ def _ingest_chunk(events: list[EventIn], result: IngestResult) -> None:
         result.duplicates += len(good) - len(fresh)
         good = fresh
     if not good:
-        return
+        return []
     now = timezone.now()
     good.sort(key=lambda e: (e.at or now))
     with transaction.atomic():
         from feed.sequence import covisit_add
 
         covisit_add(events=[(e.user.pk, e.video, e.at or now) for e in good])  # before the rows: it reads what came before
-        Interaction.objects.bulk_create(
+        # Who had already seen, liked or turned down each video: read before the new rows.
+        seen: set[tuple[int, int, str]] = set()
+        for user_id, video_id, kind in Interaction.objects.filter(
+                user_id__in={e.user.pk for e in good}, video_id__in={e.video for e in good}).values_list(
+                "user_id", "video_id", "kind"):
+            seen.update(_counted_as(user_id, video_id, kind))
+        created = Interaction.objects.bulk_create(
             [
                 Interaction(
                     user=e.user, video_id=e.video, kind=e.kind, value=e.value, watch_fraction=e.watch_fraction,
@@ -228,14 +210,20 @@ def _ingest_chunk(events: list[EventIn], result: IngestResult) -> None:
         counters: dict[int, dict[str, int]] = {}
         for e in good:
             per_video = counters.setdefault(e.video, {})
-            for name, n in _counter_updates(e.kind).items():
+            marks = _counted_as(e.user.pk, e.video, e.kind)
+            changes = _counter_updates(e.kind, first_view=(e.user.pk, e.video, "view") not in seen,
+                                       first_like=(e.user.pk, e.video, "like") not in seen,
+                                       first_negative=(e.user.pk, e.video, "negative") not in seen)
+            seen.update(marks)
+            for name, n in changes.items():
                 per_video[name] = per_video.get(name, 0) + n
         # One UPDATE per distinct increment, not per video: few distinct ones occur in a chunk.
         by_change: dict[tuple, list[int]] = {}
         for video_id, changes in counters.items():
             by_change.setdefault(tuple(sorted(changes.items())), []).append(video_id)
         for changes, ids in by_change.items():
-            Video.objects.filter(pk__in=ids).update(**{k: F(k) + n for k, n in changes})
+            if changes:
+                Video.objects.filter(pk__in=ids).update(**{k: F(k) + n for k, n in changes})
         by_user: dict[int, list[EventIn]] = {}
         for e in good:
             by_user.setdefault(e.user.pk, []).append(e)
@@ -254,6 +242,18 @@ def _ingest_chunk(events: list[EventIn], result: IngestResult) -> None:
             folds.append((interests, fold_result))
         fold_save_many(folds)
     result.created += len(good)
+    return created
+
+
+def _counted_as(user_id: int, video_id: int, kind: str) -> set[tuple[int, int, str]]:
+    """The counters an event by this viewer on this video has used up: every event a view, a
+    like or share a like, a skip, dislike or hide a negative."""
+    marks = {(user_id, video_id, "view")}
+    if kind in (Interaction.Kind.LIKE, Interaction.Kind.SHARE):
+        marks.add((user_id, video_id, "like"))
+    if kind in weights.NEGATIVE_KINDS:
+        marks.add((user_id, video_id, "negative"))
+    return marks
 
 
 API_EVENT_FIELDS = {"video", "kind", "value", "watch_fraction", "client_event_id"}

@@ -171,6 +171,28 @@ def test_a_like_flood_is_refused_on_its_count_before_any_event_is_validated(make
     assert web.status_code == 400 and web.json() == {"errors": {"events": "at most 500 events per request"}}
 
 
+def test_one_account_repeating_likes_counts_once(make_user, catalog):
+    from generation.models import Video
+    from profiles.services import interaction_record, interactions_ingest
+
+    video = catalog["cooking"][0]
+    flooder = make_user()
+    for _ in range(3):  # three requests of 200 likes (and views) each, through the API's path
+        result = interactions_ingest(user=flooder, events=[{"video": video.pk, "kind": kind} for kind in ("like", "view") * 100])
+        assert result.created == 200
+    interaction_record(user=flooder, video=video, kind="like")  # and one at a time: the same path
+    video.refresh_from_db()
+    assert (video.likes, video.views, video.negatives) == (1, 1, 0)
+    # Each other viewer still counts: five likes from five accounts, and a hide from one of them.
+    others = [make_user() for _ in range(5)]
+    for viewer in others:
+        interaction_record(user=viewer, video=video, kind="like")
+    interaction_record(user=others[0], video=video, kind="hide")
+    interaction_record(user=others[0], video=video, kind="hide")
+    video = Video.objects.get(pk=video.pk)
+    assert (video.likes, video.views, video.negatives) == (6, 6, 1)
+
+
 # --- Private renders ---------------------------------------------------------------------------
 
 def _private_render(user, prompt="A private film for the owner"):
