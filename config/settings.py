@@ -288,6 +288,13 @@ RENDER_DAILY_QUOTA = env_int("TAILOR_RENDER_DAILY_QUOTA", 10, min_value=0)  # "m
 # Content gaps: an interest whose best catalogue match is under this cosine gets a render planned.
 GAP_THRESHOLD = env_float("TAILOR_GAP_THRESHOLD", 0.45, min_value=-1.0, max_value=1.0)
 RENDER_PLAN_BUDGET = env_int("TAILOR_RENDER_PLAN_BUDGET", 8, min_value=0)  # renders per planning run
+# A frame classifier for GPU deployments (generation/frame_safety.py): a local transformers
+# image-classification model; a render whose sampled frames score at least the threshold on an
+# unsafe label is never published. Off (empty) by default.
+FRAME_CLASSIFIER = env_str("TAILOR_FRAME_CLASSIFIER", "") or ""
+FRAME_CLASSIFIER_LABELS = env_list("TAILOR_FRAME_CLASSIFIER_LABELS", ["nsfw", "porn", "hentai", "gore", "violence"])
+FRAME_CLASSIFIER_THRESHOLD = env_float("TAILOR_FRAME_CLASSIFIER_THRESHOLD", 0.8, min_value=0.0, max_value=1.0)
+FRAME_CLASSIFIER_SAMPLES = env_int("TAILOR_FRAME_CLASSIFIER_SAMPLES", 4, min_value=1, max_value=64)
 # What to make, learnt from engagement (generation/bandit.py): Thompson sampling over the arms of
 # generated pieces. Exploration (a choice other than the posterior's best) stays under its share of
 # renders over the window; a holdout share is planned the old way for the always-on A/B.

@@ -31,7 +31,7 @@ from django.utils import timezone
 from core import storage
 from generation import fleet, renderer
 from generation.encoding import mp4_write, thumbnail_write
-from generation.models import RenderJob, Video
+from generation.models import RenderJob, SafetyDecision, Video
 from generation.safety import safety_check, safety_check_texts
 
 logger = logging.getLogger("tailor.render")
@@ -276,6 +276,8 @@ def _render(jobs: list[RenderJob], worker: str) -> None:
     for job, output in zip(jobs, outputs):
         if output is None:
             continue
+        if not _frames_allowed(job, worker, output):
+            continue
         if not _advance(job, worker, State.RENDERING, State.ENCODING, progress=100, gpu_seconds=F("gpu_seconds") + share):
             continue
         video_path, thumb_path, captions_path, meta_path = _work_paths(job)
@@ -290,6 +292,22 @@ def _render(jobs: list[RenderJob], worker: str) -> None:
         tmp = meta_path.with_name(meta_path.name + ".part")
         tmp.write_text(json.dumps(info.__dict__))
         os.replace(tmp, meta_path)  # written last: its presence means both files are complete
+
+
+def _frames_allowed(job: RenderJob, worker: str, output) -> bool:
+    """The frame classifier's verdict (when one is configured): frames it refuses end the job as
+    failed, with the reason, and are never encoded or uploaded."""
+    from generation.frame_safety import frames_check
+
+    verdict = frames_check(output.frames)
+    if verdict.allowed:
+        return True
+    SafetyDecision.objects.create(user=job.user, kind="frames", text=job.title or job.prompt[:300], allowed=False,
+                                  category=verdict.label, reason=f"frames judged {verdict.label} ({verdict.score:.2f})")
+    RenderJob.objects.filter(pk=job.pk, state=State.RENDERING, worker=worker).update(
+        state=State.FAILED, error="blocked: the rendered frames break our content rules", finished_at=timezone.now())
+    logger.warning("render blocked by the frame classifier job=%s label=%s score=%.3f", job.pk, verdict.label, verdict.score)
+    return False
 
 
 def _publish(job: RenderJob, worker: str) -> None:

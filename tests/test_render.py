@@ -447,3 +447,35 @@ def test_a_pipeline_argument_the_pipeline_lacks_is_an_error_that_names_it():
     # ... any other is refused by name (a renamed argument, a mistyped extra setting).
     with pytest.raises(ConfigurationError, match="'num_frame'"):
         _call(Pipeline(), {"prompt": "p", "num_frame": 3})
+
+
+def test_a_configured_frame_classifier_blocks_frames_it_judges_unsafe(settings, make_user, tmp_path):
+    """The plumbing of the GPU-deployment hook, on a tiny random-weight ViT built from config and
+    loaded back with from_pretrained, as a real detector would be."""
+    from transformers import ViTConfig, ViTForImageClassification, ViTImageProcessor
+
+    from generation.frame_safety import _classifier
+
+    path = tmp_path / "frame-classifier"
+    config = ViTConfig(image_size=32, patch_size=8, num_channels=3, hidden_size=32, num_hidden_layers=1, num_attention_heads=2,
+                       intermediate_size=37, num_labels=2, id2label={0: "normal", 1: "nsfw"}, label2id={"normal": 0, "nsfw": 1})
+    ViTForImageClassification(config).save_pretrained(path)
+    ViTImageProcessor(size={"height": 32, "width": 32}).save_pretrained(path)
+    _classifier.cache_clear()
+    settings.FRAME_CLASSIFIER = str(path)
+    user = make_user()
+
+    settings.FRAME_CLASSIFIER_THRESHOLD = 0.0  # every score reaches it: blocked
+    job, _ = render_job_create(prompt="A quiet harbour at dawn", seed=1, user=user, model="null")
+    render_job_run(job_id=job.pk)
+    job.refresh_from_db()
+    assert job.state == "failed" and job.video_id is None and "content rules" in job.error
+    decision = SafetyDecision.objects.get(kind="frames")
+    assert not decision.allowed and decision.category == "nsfw"
+
+    settings.FRAME_CLASSIFIER_THRESHOLD = 1.0  # no softmax score reaches it: published
+    job, _ = render_job_create(prompt="A quiet harbour at noon", seed=2, user=user, model="null")
+    render_job_run(job_id=job.pk)
+    job.refresh_from_db()
+    assert job.state == "ready" and job.video_id is not None
+    _classifier.cache_clear()
