@@ -7,7 +7,7 @@ from django.template.response import TemplateResponse
 from django.urls import path, reverse
 from django.utils.html import format_html
 
-from generation.models import ArmStat, Concept, GpuWorker, PromptTemplate, RenderJob, SafetyDecision, Video
+from generation.models import ArmStat, BanditCursor, Concept, GpuWorker, PromptTemplate, RenderJob, SafetyDecision, Video
 from generation.writing.script import script_as_text
 from profiles.admin import RebuildIndexMixin
 
@@ -21,8 +21,32 @@ class ScriptMixin:
         return format_html("<pre style='white-space:pre-wrap'>{}</pre>", script_as_text(obj.script)) if obj.script else "-"
 
 
+def safe_text_form(model_class, fields: tuple[str, ...]):
+    """A ModelForm for the admin whose changed text fields pass the content rules first: an
+    operator's edit goes through the same check as a viewer's brief."""
+
+    class SafeTextForm(forms.ModelForm):
+        class Meta:
+            model = model_class
+            exclude = ()
+
+        def clean(self):
+            from generation.safety import safety_check
+
+            data = super().clean()
+            for name in fields:
+                if name in self.changed_data and data.get(name):
+                    decision = safety_check(text=str(data[name]), kind="admin", user=None)
+                    if not decision.allowed:
+                        self.add_error(name, f"refused by the content rules: {decision.reason}")
+            return data
+
+    return SafeTextForm
+
+
 @admin.register(Video)
 class VideoAdmin(ScriptMixin, RebuildIndexMixin, admin.ModelAdmin):
+    form = safe_text_form(Video, ("title", "description", "prompt"))
     index_name = "items"
     actions = ["rebuild_index"]
     list_display = ("id", "title", "source", "made_for", "created_at", "views", "likes", "negatives", "embedded_at")
@@ -68,6 +92,7 @@ class GpuWorkerAdmin(admin.ModelAdmin):
 
 @admin.register(RenderJob)
 class RenderJobAdmin(ScriptMixin, admin.ModelAdmin):
+    form = safe_text_form(RenderJob, ("prompt", "sound", "title", "brief"))
     list_display = ("id", "title", "state", "progress", "purpose", "policy", "model", "user", "attempts", "gpu_seconds", "created_at")
     list_filter = ("state", "purpose", "policy", "model", "queue", "created_at")
     search_fields = ("title", "prompt", "brief", "key", "user__username", "worker")
@@ -93,12 +118,22 @@ class RenderJobAdmin(ScriptMixin, admin.ModelAdmin):
     def rerender(self, request, queryset):
         from generation.rendering import render_job_retry
 
-        jobs = [render_job_retry(job=job) for job in queryset]
+        from generation.rendering import RenderBlocked
+
+        jobs, refused = [], []
+        for job in queryset:
+            try:
+                jobs.append(render_job_retry(job=job))
+            except RenderBlocked:
+                refused.append(str(job.pk))
         self.message_user(request, f"{len(jobs)} job(s) queued again: {', '.join(str(j.pk) for j in jobs)}.")
+        if refused:
+            self.message_user(request, f"Refused by the content rules, not queued: {', '.join(refused)}.", messages.ERROR)
 
 
 @admin.register(Concept)
 class ConceptAdmin(admin.ModelAdmin):
+    form = safe_text_form(Concept, ("name",))
     list_display = ("name", "category", "active")
     list_filter = ("category", "active")
     search_fields = ("name",)
@@ -122,6 +157,7 @@ class PreviewForm(forms.Form):
 
 @admin.register(PromptTemplate)
 class PromptTemplateAdmin(admin.ModelAdmin):
+    form = safe_text_form(PromptTemplate, ("body", "sound"))
     list_display = ("family", "active", "updated_at", "preview_link")
     list_filter = ("active",)
     search_fields = ("body", "sound")
@@ -175,6 +211,21 @@ class ArmStatAdmin(admin.ModelAdmin):
     list_display = ("context", "dimension", "value", "impressions", "reward", "mean")
     list_filter = ("dimension",)
     search_fields = ("context", "value")
+
+    def has_add_permission(self, request):
+        return False
+
+    def has_change_permission(self, request, obj=None):
+        return False
+
+
+@admin.register(BanditCursor)
+class BanditCursorAdmin(admin.ModelAdmin):
+    """How far the bandit has folded the impression log (written by its refresh: read only)."""
+
+    list_display = ("name", "position")
+    search_fields = ("name",)
+    list_filter = ("name",)
 
     def has_add_permission(self, request):
         return False

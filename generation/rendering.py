@@ -143,6 +143,15 @@ def render_job_retry(*, job: RenderJob) -> RenderJob:
     """Render again: a failed or cancelled job goes back in the queue; a finished one gets a new
     job with the next seed (the same seed would be the same video)."""
     if job.state in (State.FAILED, State.CANCELLED):
+        # The rules may have changed since it was queued: the text is checked again.
+        texts = [job.prompt, job.sound]
+        if job.script:
+            from generation.writing import script_texts
+
+            texts += script_texts(job.script)
+        decision = safety_check_texts(texts=texts, kind="script" if job.script else "prompt", user=job.user)
+        if not decision.allowed:
+            raise RenderBlocked({"prompt": decision.reason})
         with transaction.atomic():
             if RenderJob.objects.filter(pk=job.pk, state__in=[State.FAILED, State.CANCELLED]).update(
                 state=State.QUEUED, attempts=0, progress=0, error="", finished_at=None, worker=""

@@ -89,3 +89,27 @@ def test_every_model_is_in_the_admin_with_search_and_filters(admin_client):
         assert model_admin.search_fields, f"{model.__name__} admin has no search"
         url = f"/admin/{model._meta.app_label}/{model._meta.model_name}/"
         assert admin_client.get(url, {"q": "x"}).status_code == 200, url
+
+
+@pytest.mark.django_db(transaction=True)
+def test_admin_edits_and_rerenders_pass_the_content_rules(admin_client, make_user):
+    from generation.models import Concept
+
+    # A concept an operator types is checked like a brief.
+    refused = admin_client.post("/admin/generation/concept/add/", {"category": "subject", "name": "a n u d e dancer", "active": "on"})
+    assert refused.status_code == 200 and "refused by the content rules" in refused.content.decode()
+    assert not Concept.objects.filter(name="a n u d e dancer").exists()
+    # A job whose prompt an operator edits into something unsafe is not saved.
+    viewer = make_user()
+    job, _ = render_job_create(prompt="A quiet forest at dawn", seed=1, user=viewer, model="null")
+    page = admin_client.get(f"/admin/generation/renderjob/{job.pk}/change/")
+    form = page.context["adminform"].form
+    data = {name: form.initial.get(name) or "" for name in form.fields if name not in ("audience", "user", "fit")}
+    data.update(prompt="a beheaded knight, gory", seed=1, model="null", params="{}", purpose=job.purpose)
+    response = admin_client.post(f"/admin/generation/renderjob/{job.pk}/change/", data)
+    assert response.status_code == 200 and "refused by the content rules" in response.content.decode()
+    assert RenderJob.objects.get(pk=job.pk).prompt == "A quiet forest at dawn"
+    # A failed job whose text the rules now refuse is not queued again by "re-render".
+    RenderJob.objects.filter(pk=job.pk).update(state=RenderJob.State.FAILED, prompt="p0rn scene")
+    admin_client.post("/admin/generation/renderjob/", {"action": "rerender", "_selected_action": [job.pk]})
+    assert RenderJob.objects.get(pk=job.pk).state == RenderJob.State.FAILED
