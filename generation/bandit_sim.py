@@ -23,7 +23,7 @@ Seeds fix the viewers, their preferences and the noise, so runs repeat exactly.
 from __future__ import annotations
 
 import random
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 import numpy as np
 
@@ -77,73 +77,108 @@ def _appeal(viewers: Viewers, who: np.ndarray, arms: dict, fit: np.ndarray) -> n
     return total
 
 
+@dataclass
+class _Run:
+    """What persists across a simulation's rounds."""
+
+    policy: str
+    people: Viewers
+    rng: random.Random  # plans: samples of viewers and piece seeds
+    noise: np.random.Generator  # engagement
+    stats: bandit.Stats
+    budget: bandit.Budget
+    candidates: int
+    members: dict[str, np.ndarray] = field(default_factory=dict)  # cluster -> viewer positions
+
+
+def _quota(members: dict[str, np.ndarray], pieces: int, viewers: int) -> dict[str, int]:
+    """Pieces shared among clusters by size (the largest remainders get the rest)."""
+    sizes = {c: len(v) for c, v in members.items()}
+    quota = {c: pieces * s / viewers for c, s in sizes.items()}
+    counts = {c: int(q) for c, q in quota.items()}
+    for c in sorted(quota, key=lambda c: -(quota[c] - counts[c]))[: pieces - sum(counts.values())]:
+        counts[c] += 1
+    return counts
+
+
+def _plan(run: _Run, counts: dict[str, int]) -> list[tuple[str, dict, str, str]]:
+    """Plan and write each cluster's pieces: (cluster, arms, prompt, policy used) per piece."""
+    from generation.writing import script_prompt, script_write_scored
+
+    made = []
+    for c in sorted(counts):
+        for _ in range(counts[c]):
+            sample = run.rng.sample(list(run.members[c]), min(20, len(run.members[c])))
+            taste = normalize(run.people.taste[sample].mean(axis=0))
+            piece_seed = run.rng.randrange(2**31)
+            contexts = bandit.contexts_for(cluster=c)
+            if run.policy == "today":
+                choices, used = {}, bandit.Policy.HOLDOUT
+            else:
+                choices, used = bandit.choose(taste=taste, contexts=contexts, stats=run.stats, budget=run.budget,
+                                              rng=random.Random(piece_seed),
+                                              policy=bandit.Policy.RANDOM if run.policy == "random" else bandit.Policy.BANDIT)
+                run.budget.record(used)
+            written, used = bandit.written_on_taste(  # the planner's floor on taste fit, as in production
+                lambda c: script_write_scored(taste=taste, seed=piece_seed, candidates=run.candidates, choices=c),
+                choices, used)
+            made.append((c, bandit.arms_of(written.script), script_prompt(written.script), used))
+    return made
+
+
+def _engage(run: _Run, made: list[tuple[str, dict, str, str]], r: int, shown: int) -> tuple[int, float, int]:
+    """Feed and engagement: each viewer sees the `shown` pieces nearest their taste; rewards are
+    credited to the pieces' arms. Returns likes, summed watch fraction and impressions."""
+    from profiles.embedding import embed_texts
+    from profiles.weights import impression_reward
+
+    people, noise = run.people, run.noise
+    vectors = embed_texts([m[2] for m in made])
+    sims = people.taste @ vectors.T
+    top = np.argsort(-sims, axis=1)[:, :shown]
+    likes = impressions = 0
+    watched = 0.0
+    for j, (cluster, arms, _, _) in enumerate(made):
+        who = np.nonzero((top == j).any(axis=1))[0]
+        if not len(who):
+            continue
+        appeal = _appeal(people, who, arms, sims[who, j]) + noise.normal(0, 0.5, len(who))
+        liked = noise.random(len(who)) < 1 / (1 + np.exp(-appeal))
+        fraction = np.clip(1 / (1 + np.exp(-(appeal + 2.0 + noise.normal(0, 0.5, len(who))))), 0, 1)
+        for v_liked, v_fraction in zip(liked, fraction):
+            events = [("view", float(v_fraction))] + ([("like", None)] if v_liked else [])
+            run.stats.add(bandit.contexts_for(cluster=cluster), arms, impression_reward(events), piece=f"{r}:{j}")
+        likes += int(liked.sum())
+        watched += float(fraction.sum())
+        impressions += len(who)
+    return likes, watched, impressions
+
+
+def _round_summary(r: int, made: list, likes: int, watched: float, impressions: int) -> dict:
+    explored = sum(1 for m in made if m[3] == bandit.Policy.EXPLORE)
+    lengths = {k: round(sum(1 for m in made if m[1].get("length") == k) / len(made), 3) for k in LENGTHS_S}
+    return {"round": r + 1, "like_rate": round(likes / max(impressions, 1), 4),
+            "watch_fraction": round(watched / max(impressions, 1), 4),
+            "explore_share": round(explored / len(made), 3), "lengths": lengths}
+
+
 def simulate(*, policy: str, seed: int = 0, viewers: int = 1000, rounds: int = 10, pieces: int = 20, shown: int = 3,
              candidates: int = 2, override: dict | None = None) -> dict:
     """Per round: like rate and mean watch fraction on the generated pieces shown, the share of
     renders that explored (learning only), and the share of each length among the pieces."""
-    from profiles.embedding import embed_texts
-    from profiles.weights import impression_reward
-
-    from generation.writing import script_prompt, script_write_scored
-
     if policy not in POLICIES:
         raise ValueError(f"policy must be one of {', '.join(POLICIES)}")
     people = viewers_make(viewers, seed, override=override)
-    rng = random.Random(f"tailor-sim:{seed}")
-    noise = np.random.default_rng(seed + 1)
-    stats, budget = bandit.Stats(), bandit.Budget()
-    members: dict[str, np.ndarray] = {}
+    run = _Run(policy=policy, people=people, rng=random.Random(f"tailor-sim:{seed}"),
+               noise=np.random.default_rng(seed + 1), stats=bandit.Stats(), budget=bandit.Budget(),
+               candidates=candidates)
     for c in sorted(set(people.cluster)):
-        members[c] = np.array([i for i, x in enumerate(people.cluster) if x == c])
-    sizes = {c: len(v) for c, v in members.items()}
+        run.members[c] = np.array([i for i, x in enumerate(people.cluster) if x == c])
     curve = []
     for r in range(rounds):
-        # Plan: pieces shared among clusters by size (the largest remainders get the rest).
-        quota = {c: pieces * s / viewers for c, s in sizes.items()}
-        counts = {c: int(q) for c, q in quota.items()}
-        for c in sorted(quota, key=lambda c: -(quota[c] - counts[c]))[: pieces - sum(counts.values())]:
-            counts[c] += 1
-        made = []
-        for c in sorted(counts):
-            for k in range(counts[c]):
-                sample = rng.sample(list(members[c]), min(20, len(members[c])))
-                taste = normalize(people.taste[sample].mean(axis=0))
-                piece_seed = rng.randrange(2**31)
-                contexts = bandit.contexts_for(cluster=c)
-                if policy == "today":
-                    choices, used = {}, bandit.Policy.HOLDOUT
-                else:
-                    choices, used = bandit.choose(taste=taste, contexts=contexts, stats=stats, budget=budget,
-                                                  rng=random.Random(piece_seed),
-                                                  policy=bandit.Policy.RANDOM if policy == "random" else bandit.Policy.BANDIT)
-                    budget.record(used)
-                written, used = bandit.written_on_taste(  # the planner's floor on taste fit, as in production
-                    lambda c: script_write_scored(taste=taste, seed=piece_seed, candidates=candidates, choices=c), choices, used)
-                made.append((c, bandit.arms_of(written.script), script_prompt(written.script), used))
-        vectors = embed_texts([m[2] for m in made])
-        # Feed and engagement.
-        sims = people.taste @ vectors.T
-        top = np.argsort(-sims, axis=1)[:, :shown]
-        likes = impressions = 0
-        watched = 0.0
-        for j, (cluster, arms, _, _) in enumerate(made):
-            who = np.nonzero((top == j).any(axis=1))[0]
-            if not len(who):
-                continue
-            appeal = _appeal(people, who, arms, sims[who, j]) + noise.normal(0, 0.5, len(who))
-            liked = noise.random(len(who)) < 1 / (1 + np.exp(-appeal))
-            fraction = np.clip(1 / (1 + np.exp(-(appeal + 2.0 + noise.normal(0, 0.5, len(who))))), 0, 1)
-            for v_liked, v_fraction in zip(liked, fraction):
-                events = [("view", float(v_fraction))] + ([("like", None)] if v_liked else [])
-                stats.add(bandit.contexts_for(cluster=cluster), arms, impression_reward(events), piece=f"{r}:{j}")
-            likes += int(liked.sum())
-            watched += float(fraction.sum())
-            impressions += len(who)
-        explored = sum(1 for m in made if m[3] == bandit.Policy.EXPLORE)
-        lengths = {k: round(sum(1 for m in made if m[1].get("length") == k) / len(made), 3) for k in LENGTHS_S}
-        curve.append({"round": r + 1, "like_rate": round(likes / max(impressions, 1), 4),
-                      "watch_fraction": round(watched / max(impressions, 1), 4),
-                      "explore_share": round(explored / len(made), 3), "lengths": lengths})
+        made = _plan(run, _quota(run.members, pieces, viewers))
+        likes, watched, impressions = _engage(run, made, r, shown)
+        curve.append(_round_summary(r, made, likes, watched, impressions))
     return {"policy": policy, "seed": seed, "viewers": viewers, "rounds": curve}
 
 

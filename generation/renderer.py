@@ -440,9 +440,34 @@ def _resample(audio: np.ndarray, rate: int, target: int) -> np.ndarray:
 def _render_clips(spec: ModelSpec, params: dict, items: list[RenderInput], progress: Progress, *,
                   with_audio: bool = True) -> list[RenderOutput | None]:
     """Render every item in one pipeline call; None for items cancelled while rendering."""
+    pipe = pipeline_load(spec)
+
+    # 1. Video (and native audio) for the whole batch.
+    out, wanted = _clips_video(pipe, spec, params, items, progress)
+    if not wanted:
+        raise Cancelled()
+    frames = np.asarray(out.frames)
+    frames = (np.clip(frames, 0.0, 1.0) * 255).round().astype(np.uint8) if frames.dtype != np.uint8 else frames
+    duration = int(params["frames"]) / float(params["fps"])
+
+    # 2. Sound: from the video model itself, or a text-to-audio pipeline on the sound descriptions
+    # (none here for a shot of a script: its soundtrack is made once for the joined shots).
+    audios, rate = _clips_sound(pipe, spec, out, items, duration, with_audio=with_audio)
+    progress(1.0)
+    results: list[RenderOutput | None] = []
+    for pos in range(len(items)):
+        if pos not in wanted:
+            results.append(None)
+            continue
+        results.append(RenderOutput(frames=frames[pos], fps=float(params["fps"]), audio=_fit(audios[pos], duration, rate),
+                                    sample_rate=rate))
+    return results
+
+
+def _clips_video(pipe, spec: ModelSpec, params: dict, items: list[RenderInput], progress: Progress) -> tuple[object, set]:
+    """The batch's pipeline call, and the positions still wanted when it returned."""
     import torch
 
-    pipe = pipeline_load(spec)
     device, _ = device_and_dtype()
     steps = int(params["steps"])
     wanted = set(range(len(items)))
@@ -455,7 +480,6 @@ def _render_clips(spec: ModelSpec, params: dict, items: list[RenderInput], progr
             pipeline._interrupt = True  # the pipeline's own loop checks this before each step
         return {}
 
-    # 1. Video (and native audio) for the whole batch.
     with torch.inference_mode():
         out = _call(pipe, {
             "prompt": [i.prompt for i in items],
@@ -471,37 +495,24 @@ def _render_clips(spec: ModelSpec, params: dict, items: list[RenderInput], progr
             "callback_on_step_end": on_step,
             **spec.extra,
         })
-    if not wanted:
-        raise Cancelled()
-    frames = np.asarray(out.frames)
-    frames = (np.clip(frames, 0.0, 1.0) * 255).round().astype(np.uint8) if frames.dtype != np.uint8 else frames
-    duration = int(params["frames"]) / float(params["fps"])
+    return out, wanted
 
-    # 2. Sound: from the video model itself, or a text-to-audio pipeline on the sound descriptions
-    # (none here for a shot of a script: its soundtrack is made once for the joined shots).
+
+def _clips_sound(pipe, spec: ModelSpec, out, items: list[RenderInput], duration: float, *,
+                 with_audio: bool) -> tuple[list[np.ndarray], int]:
+    """Each clip's soundtrack and their sample rate."""
     if not with_audio and spec.audio != "native":
-        audios, rate = [np.zeros((1, 1), np.float32)] * len(items), 16000
-    elif spec.audio == "native":
+        return [np.zeros((1, 1), np.float32)] * len(items), 16000
+    if spec.audio == "native":
         audio = getattr(out, "audio", None)
         if audio is None:
             raise ConfigurationError(f"model {spec.name!r} is marked audio=native but returned no audio")
-        audios = [_numpy(a) for a in audio]
         # The vocoder's output rate (pipe.audio_sampling_rate is the mel input rate, not this).
-        rate = int(pipe.vocoder.config.output_sampling_rate)
-    elif spec.audio_model:
-        audios, rate = render_audio(model_spec(spec.audio_model), [i.sound or i.prompt for i in items],
-                                    [i.seed for i in items], duration)
-    else:
-        raise ConfigurationError(f"model {spec.name!r} has no audio: set audio to 'native' or an audio model")
-    progress(1.0)
-    results: list[RenderOutput | None] = []
-    for pos in range(len(items)):
-        if pos not in wanted:
-            results.append(None)
-            continue
-        results.append(RenderOutput(frames=frames[pos], fps=float(params["fps"]), audio=_fit(audios[pos], duration, rate),
-                                    sample_rate=rate))
-    return results
+        return [_numpy(a) for a in audio], int(pipe.vocoder.config.output_sampling_rate)
+    if spec.audio_model:
+        return render_audio(model_spec(spec.audio_model), [i.sound or i.prompt for i in items],
+                            [i.seed for i in items], duration)
+    raise ConfigurationError(f"model {spec.name!r} has no audio: set audio to 'native' or an audio model")
 
 
 def render_audio(spec: ModelSpec, descriptions: list[str], seeds: list[int], duration: float) -> tuple[list[np.ndarray], int]:

@@ -613,19 +613,7 @@ def _world_for(parsed: Brief, series: dict | None, taste: np.ndarray, seed: int,
     return worlds_near(taste, random.Random(f"tailor-worlds:{seed}"), candidates, pool=4)
 
 
-def script_write_scored(
-    *, taste: np.ndarray, seed: int, brief: str = "", format: str | None = None, aspect: str = "9:16",
-    duration_s: float | None = None, series: dict | None = None, addressee: str = "", enjoyed: Iterable[str] = (),
-    candidates: int = CANDIDATES, check: Callable[[dict], object] | None = None, choices: dict | None = None,
-) -> WrittenScript:
-    """The best of `candidates` drafts with its scores; see `script_write`. `choices` are the
-    planner's arms (generation/bandit.py): world, format, tone, music, length, voice; each is
-    applied where this world and format allow it, the writer's own choice otherwise."""
-    from generation.composer import brief_clean
-    from profiles import indexes
-    from profiles.embedding import embed_texts
-
-    brief = brief_clean(brief)
+def _arguments_check(*, format: str | None, aspect: str, duration_s: float | None, series: dict | None) -> None:
     if format is not None and format not in FORMATS:
         raise ValidationError({"format": f"unknown format {format!r}; choose from {', '.join(FORMATS)}"})
     if aspect not in ASPECTS:
@@ -634,11 +622,11 @@ def script_write_scored(
         raise ValidationError({"duration_s": f"must be between {DURATION_MIN_S:g} and {DURATION_MAX_S:g} seconds"})
     if series is not None and (not series.get("id") or int(series.get("episode", 1)) < 1):
         raise ValidationError({"series": "needs an id and an episode number of 1 or more"})
-    addressee = " ".join((addressee or "").split())[:60]
-    taste = normalize(np.asarray(taste, dtype=np.float32))
-    parsed = brief_parse(brief)
-    candidates = max(1, int(candidates))
-    choices = dict(choices or {})
+
+
+def _choices_apply(*, parsed: Brief, series: dict | None, taste: np.ndarray, seed: int, candidates: int, choices: dict,
+                   format: str | None, duration_s: float | None) -> tuple[list[World], str | None, float | None]:
+    """Each draft's world, the format and the length, with the planner's choices where they are allowed."""
     worlds = _world_for(parsed, series, taste, seed, candidates)
     chosen_world = world_get(choices["world"]) if choices.get("world") and not parsed.subject and not series else None
     if chosen_world is not None:
@@ -648,24 +636,20 @@ def script_write_scored(
         format = choices["format"] if choices["format"] in allowed and choices["format"] in FORMATS else None
     if duration_s is None and choices.get("length") in LENGTHS_S:
         duration_s = LENGTHS_S[choices["length"]]
-    drafts = [
-        _draft(taste=taste, seed=seed, n=n, parsed=parsed, fmt_arg=format, aspect=aspect, duration_s=duration_s,
-               series=series, addressee=addressee, enjoyed=list(enjoyed), world=worlds[n], choices=choices)
-        for n in range(candidates)
-    ]
-    for draft in drafts:
-        script_validate(draft)  # a failure here is a bug in the writer: loud, not silent
-    vectors = embed_texts([script_prompt(d) for d in drafts], cache=not brief and not addressee)
-    index = indexes.items().ready()
-    nearest = index.search(vectors, 1)[0][:, 0] if len(index) else np.zeros(len(drafts))
-    scored = []
-    for draft, vector, near in zip(drafts, vectors, nearest):
-        checks = script_coherence(draft, brief=brief)
-        coherence = sum(checks.values()) / len(checks)
-        fit = float(vector @ taste)
-        novelty = float(1.0 - max(float(near), 0.0))
-        scored.append(WrittenScript(script=draft, fit=round(fit, 4), novelty=round(novelty, 4), coherence=round(coherence, 4),
-                                    score=round(fit + NOVELTY_WEIGHT * novelty + COHERENCE_WEIGHT * coherence, 4), checks=checks))
+    return worlds, format, duration_s
+
+
+def _scored(draft: dict, vector: np.ndarray, near: float, taste: np.ndarray, brief: str) -> WrittenScript:
+    checks = script_coherence(draft, brief=brief)
+    coherence = sum(checks.values()) / len(checks)
+    fit = float(vector @ taste)
+    novelty = float(1.0 - max(float(near), 0.0))
+    return WrittenScript(script=draft, fit=round(fit, 4), novelty=round(novelty, 4), coherence=round(coherence, 4),
+                         score=round(fit + NOVELTY_WEIGHT * novelty + COHERENCE_WEIGHT * coherence, 4), checks=checks)
+
+
+def _best_accepted(scored: list[WrittenScript], check: Callable[[dict], object] | None) -> WrittenScript:
+    """The best scored draft the check accepts."""
     order = sorted(range(len(scored)), key=lambda i: (-scored[i].score, i))
     for i in order:
         if check is None:
@@ -679,6 +663,42 @@ def script_write_scored(
             return scored[i]
         logger.info("writer draft %s rejected by check", i)
     raise ValidationError({"script": "no draft passed the check"})
+
+
+def script_write_scored(
+    *, taste: np.ndarray, seed: int, brief: str = "", format: str | None = None, aspect: str = "9:16",
+    duration_s: float | None = None, series: dict | None = None, addressee: str = "", enjoyed: Iterable[str] = (),
+    candidates: int = CANDIDATES, check: Callable[[dict], object] | None = None, choices: dict | None = None,
+) -> WrittenScript:
+    """The best of `candidates` drafts with its scores; see `script_write`. `choices` are the
+    planner's arms (generation/bandit.py): world, format, tone, music, length, voice; each is
+    applied where this world and format allow it, the writer's own choice otherwise."""
+    from generation.composer import brief_clean
+    from profiles import indexes
+    from profiles.embedding import embed_texts
+
+    brief = brief_clean(brief)
+    _arguments_check(format=format, aspect=aspect, duration_s=duration_s, series=series)
+    addressee = " ".join((addressee or "").split())[:60]
+    taste = normalize(np.asarray(taste, dtype=np.float32))
+    parsed = brief_parse(brief)
+    candidates = max(1, int(candidates))
+    choices = dict(choices or {})
+    worlds, format, duration_s = _choices_apply(parsed=parsed, series=series, taste=taste, seed=seed,
+                                                candidates=candidates, choices=choices, format=format,
+                                                duration_s=duration_s)
+    drafts = [
+        _draft(taste=taste, seed=seed, n=n, parsed=parsed, fmt_arg=format, aspect=aspect, duration_s=duration_s,
+               series=series, addressee=addressee, enjoyed=list(enjoyed), world=worlds[n], choices=choices)
+        for n in range(candidates)
+    ]
+    for draft in drafts:
+        script_validate(draft)  # a failure here is a bug in the writer: loud, not silent
+    vectors = embed_texts([script_prompt(d) for d in drafts], cache=not brief and not addressee)
+    index = indexes.items().ready()
+    nearest = index.search(vectors, 1)[0][:, 0] if len(index) else np.zeros(len(drafts))
+    scored = [_scored(draft, vector, near, taste, brief) for draft, vector, near in zip(drafts, vectors, nearest)]
+    return _best_accepted(scored, check)
 
 
 def script_write(
