@@ -169,6 +169,25 @@ def beat_seconds(music: dict) -> float:
     return 60.0 / min(max(bpm, 40.0), 220.0)
 
 
+@dataclass
+class _Bed:
+    """A music bed being written: its style, key, grid and one buffer per part."""
+
+    st: Style
+    sr: int
+    rng: np.random.Generator
+    root: int
+    scale: list[int]
+    beat: float
+    buf: dict[str, np.ndarray]
+    energy: float = 1.0
+    kit: dict[str, np.ndarray] | None = None
+    motif: list[int] | None = None
+
+    def deg(self, d: int, octave: int = 0) -> int:
+        return self.root + 12 * (octave + d // 7) + self.scale[d % 7]
+
+
 def music_bed(music: dict, duration_s: float, sr: int, seed: int, mood: str = "") -> np.ndarray:
     """Stereo float32 (2, n) bed, RMS about -20 dBFS, fading in and out."""
     music = music or {}
@@ -177,126 +196,150 @@ def music_bed(music: dict, duration_s: float, sr: int, seed: int, mood: str = ""
     root, minor = parse_key(music.get("key", "C major"))
     if "minor" not in (music.get("key") or "") and re.search(r"\b(sad|melanchol|gloom|dark|eerie|spooky)", (music.get("mood") or "").lower()):
         minor = True
-    scale = MINOR if minor else MAJOR
-    beat = beat_seconds(music)
     n = int(duration_s * sr) + sr
-    buf = {k: np.zeros((2, n), np.float32) for k in ("pad", "bass", "drums", "lead")}
+    bed = _Bed(st=st, sr=sr, rng=rng, root=root, scale=MINOR if minor else MAJOR, beat=beat_seconds(music),
+               buf={k: np.zeros((2, n), np.float32) for k in ("pad", "bass", "drums", "lead")})
     if st.name == "jazz":
         prog = [1, 4, 0, 5]
     elif minor:
         prog = [[0, 5, 2, 6], [0, 3, 4, 0], [0, 5, 3, 4]][int(rng.integers(3))]
     else:
         prog = [[0, 4, 5, 3], [0, 5, 3, 4], [0, 3, 4, 3]][int(rng.integers(3))]
-
-    def deg(d: int, octave: int = 0) -> int:
-        return root + 12 * (octave + d // 7) + scale[d % 7]
-
-    bar = 4 * beat
+    bar = 4 * bed.beat
     n_bars = int(np.ceil(duration_s / bar)) + 1
-    kit = _drum_kit(sr, rng)
-    energy = 0.6 if re.search(r"\b(calm|gentle|soft|quiet|sleepy|tender|wistful|cosy|cozy)", (music.get("mood") or "").lower()) else 1.0
+    bed.kit = _drum_kit(sr, rng)
+    if re.search(r"\b(calm|gentle|soft|quiet|sleepy|tender|wistful|cosy|cozy)", (music.get("mood") or "").lower()):
+        bed.energy = 0.6
     # melody motif: 8 eighth-note scale steps reused every two bars (a hook is what makes it music)
-    motif = [int(x) for x in rng.choice([0, 2, 4, 4, 5, 7, 9, -1, -1], size=8)]
+    bed.motif = [int(x) for x in rng.choice([0, 2, 4, 4, 5, 7, 9, -1, -1], size=8)]
     for b in range(n_bars):
         t0 = b * bar
         d = prog[b % len(prog)]
-        chord = [deg(d), deg(d + 2), deg(d + 4)] + ([deg(d + 6)] if st.seventh else [])
+        chord = [bed.deg(d), bed.deg(d + 2), bed.deg(d + 4)] + ([bed.deg(d + 6)] if st.seventh else [])
         s0 = int(t0 * sr)
-        # pads
         if st.pad != "none":
-            nn = int(bar * sr)
-            if st.pad in ("saw", "strings"):
-                y = np.zeros(nn, np.float32)
-                for m in chord:
-                    f = midi_hz(m + 12)
-                    y += _saw(f, nn, sr, 0.0, rng) + _saw(f, nn, sr, 0.006, rng)
-                att = 0.35 if st.pad == "strings" else 0.05
-                y *= _env(nn, sr, att, 0.3, 0.8, 0.25) * 0.12
-                _add(buf["pad"], y, s0)
-            elif st.pad == "ep":
-                for k, m in enumerate(chord):
-                    for hit in (0.0, 2.5 if st.swing else 2.0):
-                        y = _tone(midi_hz(m + 12), beat * 1.6, sr, ((1, 1.0), (2, 0.25), (3, 0.05)),
-                                  (0.004, 0.3, 0.4, 0.3), decay=0.8)
-                        _add(buf["pad"], y * 0.22, s0 + int((hit * beat + 0.012 * k) * sr), pan=(k - 1) * 0.3)
-            elif st.pad == "organ":
-                for k, m in enumerate(chord):
-                    for hit in (1, 3):
-                        y = _tone(midi_hz(m + 12), beat * 0.7, sr, ((1, 1.0), (2, 0.5), (4, 0.25)),
-                                  (0.005, 0.08, 0.6, 0.08))
-                        _add(buf["pad"], y * 0.18, s0 + int(hit * beat * sr), pan=(k - 1) * 0.4)
+            _bed_pad(bed, chord, s0, bar)
         if st.arp in ("pluck", "up") or st.name == "acoustic":
-            step = beat / (4 if st.arp == "up" else 2)
-            notes = chord + [chord[0] + 12]
-            for i in range(int(bar / step)):
-                m = notes[i % len(notes)] + (12 if st.arp == "up" else 0)
-                if st.name == "acoustic" and i % 4 == 0:  # strum
-                    for k, mm in enumerate(chord):
-                        y = _tone(midi_hz(mm + 12), beat * 1.8, sr, ((1, 1.0), (2, 0.5), (3, 0.3), (4, 0.15)),
-                                  (0.002, 0.05, 0.5, 0.4), decay=0.5)
-                        _add(buf["lead"], y * 0.16, s0 + int((i * step + 0.015 * k) * sr), pan=-0.2)
-                    continue
-                y = _tone(midi_hz(m + 12), step * 1.8, sr, ((1, 1.0), (2, 0.35), (3, 0.12)),
-                          (0.002, 0.05, 0.3, 0.1), decay=0.25)
-                _add(buf["lead"], y * 0.12, s0 + int(i * step * sr), pan=0.35 * np.sin(i))
+            _bed_arpeggio(bed, chord, s0, bar)
         if st.arp in ("melody", "bells") and b % 4 != 3:
-            for i, sd in enumerate(motif):
-                if sd < 0 or (st.arp == "bells" and i % 2):
-                    continue
-                m = deg(sd, 1) + (12 if st.arp == "bells" else 0)
-                if b % 2 == 1 and i >= 4:
-                    m = deg(sd + 2, 1)
-                y = _tone(midi_hz(m), beat * 1.1, sr, ((1, 1.0), (2, 0.2), (3.01, 0.15), (5.4, 0.05)),
-                          (0.003, 0.15, 0.35, 0.2), decay=0.5)
-                sw = st.swing * beat if i % 2 else 0.0
-                _add(buf["lead"], y * 0.13, s0 + int((i * beat / 2 + sw) * sr), pan=0.2)
-        # bass
+            _bed_melody(bed, b, s0)
         if st.bass != "none":
-            for i in range(4):
-                if st.bass == "root" and i % 2:
-                    continue
-                if st.bass == "walk":
-                    m = [chord[0], chord[1], chord[2], chord[1] + 1][i] - 12
-                elif st.bass == "oompah":
-                    if i % 2:
-                        continue
-                    m = (chord[0] if i == 0 else chord[2]) - 12
-                else:
-                    m = chord[0] - 12
-                subs = 2 if st.bass == "pulse" else 1
-                for s in range(subs):
-                    dur = beat * (1.9 if st.bass == "root" else 0.9) / subs
-                    y = _tone(midi_hz(m), dur, sr, ((1, 1.0), (2, 0.4), (3, 0.15)), (0.005, 0.1, 0.7, 0.06))
-                    _add(buf["bass"], y * 0.45, s0 + int((i + s / subs) * beat * sr))
-        # drums
-        if st.drums != "none" and energy > 0.5 or st.drums in ("timpani",):
-            for i in range(8):  # eighth notes
-                tt = t0 + i * beat / 2 + (st.swing * beat if i % 2 else 0.0)
-                s = int(tt * sr)
-                dr = st.drums
-                if dr in ("pop", "four", "lofi"):
-                    if (dr == "four" and i % 2 == 0) or (dr != "four" and i in (0, 5 if dr == "lofi" else 4)):
-                        _add(buf["drums"], kit["kick"], s, gain=0.8)
-                    if i in (2, 6):
-                        _add(buf["drums"], kit["snare"], s, gain=0.45 if dr == "lofi" else 0.55)
-                    _add(buf["drums"], kit["hat"], s, pan=0.3, gain=0.22 if i % 2 else 0.3)
-                elif dr == "swing":
-                    if i % 2 == 0 or i in (3, 7):
-                        _add(buf["drums"], kit["ride"], s, pan=0.3, gain=0.3)
-                    if i in (2, 6):
-                        _add(buf["drums"], kit["brush"], s, gain=0.4)
-                    if i == 0:
-                        _add(buf["drums"], kit["kick"], s, gain=0.4)
-                elif dr == "light":
-                    if i in (0, 4):
-                        _add(buf["drums"], kit["kick"], s, gain=0.55)
-                    if i in (2, 6):
-                        _add(buf["drums"], kit["brush"], s, gain=0.45)
-                    _add(buf["drums"], kit["hat"], s, pan=0.3, gain=0.12)
-                elif dr == "timpani" and i == 0 and b % 2 == 0:
-                    _add(buf["drums"], kit["timp"], s, gain=0.7)
+            _bed_bass(bed, chord, s0)
+        if st.drums != "none" and bed.energy > 0.5 or st.drums in ("timpani",):
+            _bed_drums(bed, b, t0)
+    return _bed_master(bed, n, duration_s)
+
+
+def _bed_pad(bed: _Bed, chord: list[int], s0: int, bar: float) -> None:
+    st, sr, beat, rng = bed.st, bed.sr, bed.beat, bed.rng
+    if st.pad in ("saw", "strings"):
+        nn = int(bar * sr)
+        y = np.zeros(nn, np.float32)
+        for m in chord:
+            f = midi_hz(m + 12)
+            y += _saw(f, nn, sr, 0.0, rng) + _saw(f, nn, sr, 0.006, rng)
+        att = 0.35 if st.pad == "strings" else 0.05
+        y *= _env(nn, sr, att, 0.3, 0.8, 0.25) * 0.12
+        _add(bed.buf["pad"], y, s0)
+    elif st.pad == "ep":
+        for k, m in enumerate(chord):
+            for hit in (0.0, 2.5 if st.swing else 2.0):
+                y = _tone(midi_hz(m + 12), beat * 1.6, sr, ((1, 1.0), (2, 0.25), (3, 0.05)),
+                          (0.004, 0.3, 0.4, 0.3), decay=0.8)
+                _add(bed.buf["pad"], y * 0.22, s0 + int((hit * beat + 0.012 * k) * sr), pan=(k - 1) * 0.3)
+    elif st.pad == "organ":
+        for k, m in enumerate(chord):
+            for hit in (1, 3):
+                y = _tone(midi_hz(m + 12), beat * 0.7, sr, ((1, 1.0), (2, 0.5), (4, 0.25)),
+                          (0.005, 0.08, 0.6, 0.08))
+                _add(bed.buf["pad"], y * 0.18, s0 + int(hit * beat * sr), pan=(k - 1) * 0.4)
+
+
+def _bed_arpeggio(bed: _Bed, chord: list[int], s0: int, bar: float) -> None:
+    st, sr, beat = bed.st, bed.sr, bed.beat
+    step = beat / (4 if st.arp == "up" else 2)
+    notes = chord + [chord[0] + 12]
+    for i in range(int(bar / step)):
+        m = notes[i % len(notes)] + (12 if st.arp == "up" else 0)
+        if st.name == "acoustic" and i % 4 == 0:  # strum
+            for k, mm in enumerate(chord):
+                y = _tone(midi_hz(mm + 12), beat * 1.8, sr, ((1, 1.0), (2, 0.5), (3, 0.3), (4, 0.15)),
+                          (0.002, 0.05, 0.5, 0.4), decay=0.5)
+                _add(bed.buf["lead"], y * 0.16, s0 + int((i * step + 0.015 * k) * sr), pan=-0.2)
+            continue
+        y = _tone(midi_hz(m + 12), step * 1.8, sr, ((1, 1.0), (2, 0.35), (3, 0.12)),
+                  (0.002, 0.05, 0.3, 0.1), decay=0.25)
+        _add(bed.buf["lead"], y * 0.12, s0 + int(i * step * sr), pan=0.35 * np.sin(i))
+
+
+def _bed_melody(bed: _Bed, b: int, s0: int) -> None:
+    st, sr, beat = bed.st, bed.sr, bed.beat
+    for i, sd in enumerate(bed.motif):
+        if sd < 0 or (st.arp == "bells" and i % 2):
+            continue
+        m = bed.deg(sd, 1) + (12 if st.arp == "bells" else 0)
+        if b % 2 == 1 and i >= 4:
+            m = bed.deg(sd + 2, 1)
+        y = _tone(midi_hz(m), beat * 1.1, sr, ((1, 1.0), (2, 0.2), (3.01, 0.15), (5.4, 0.05)),
+                  (0.003, 0.15, 0.35, 0.2), decay=0.5)
+        sw = st.swing * beat if i % 2 else 0.0
+        _add(bed.buf["lead"], y * 0.13, s0 + int((i * beat / 2 + sw) * sr), pan=0.2)
+
+
+def _bed_bass(bed: _Bed, chord: list[int], s0: int) -> None:
+    st, sr, beat = bed.st, bed.sr, bed.beat
+    for i in range(4):
+        if st.bass == "root" and i % 2:
+            continue
+        if st.bass == "walk":
+            m = [chord[0], chord[1], chord[2], chord[1] + 1][i] - 12
+        elif st.bass == "oompah":
+            if i % 2:
+                continue
+            m = (chord[0] if i == 0 else chord[2]) - 12
+        else:
+            m = chord[0] - 12
+        subs = 2 if st.bass == "pulse" else 1
+        for s in range(subs):
+            dur = beat * (1.9 if st.bass == "root" else 0.9) / subs
+            y = _tone(midi_hz(m), dur, sr, ((1, 1.0), (2, 0.4), (3, 0.15)), (0.005, 0.1, 0.7, 0.06))
+            _add(bed.buf["bass"], y * 0.45, s0 + int((i + s / subs) * beat * sr))
+
+
+def _bed_drums(bed: _Bed, b: int, t0: float) -> None:
+    st, sr, beat, kit, drums = bed.st, bed.sr, bed.beat, bed.kit, bed.buf["drums"]
+    for i in range(8):  # eighth notes
+        tt = t0 + i * beat / 2 + (st.swing * beat if i % 2 else 0.0)
+        s = int(tt * sr)
+        dr = st.drums
+        if dr in ("pop", "four", "lofi"):
+            if (dr == "four" and i % 2 == 0) or (dr != "four" and i in (0, 5 if dr == "lofi" else 4)):
+                _add(drums, kit["kick"], s, gain=0.8)
+            if i in (2, 6):
+                _add(drums, kit["snare"], s, gain=0.45 if dr == "lofi" else 0.55)
+            _add(drums, kit["hat"], s, pan=0.3, gain=0.22 if i % 2 else 0.3)
+        elif dr == "swing":
+            if i % 2 == 0 or i in (3, 7):
+                _add(drums, kit["ride"], s, pan=0.3, gain=0.3)
+            if i in (2, 6):
+                _add(drums, kit["brush"], s, gain=0.4)
+            if i == 0:
+                _add(drums, kit["kick"], s, gain=0.4)
+        elif dr == "light":
+            if i in (0, 4):
+                _add(drums, kit["kick"], s, gain=0.55)
+            if i in (2, 6):
+                _add(drums, kit["brush"], s, gain=0.45)
+            _add(drums, kit["hat"], s, pan=0.3, gain=0.12)
+        elif dr == "timpani" and i == 0 and b % 2 == 0:
+            _add(drums, kit["timp"], s, gain=0.7)
+
+
+def _bed_master(bed: _Bed, n: int, duration_s: float) -> np.ndarray:
+    """The parts mixed, filtered, in a room, cut to length, faded and levelled."""
+    st, sr, rng, buf = bed.st, bed.sr, bed.rng, bed.buf
     pad = _lp(buf["pad"], 2600 if st.pad in ("saw", "strings") else st.lowpass, sr)
-    mix = pad + buf["bass"] + buf["lead"] + buf["drums"] * energy
+    mix = pad + buf["bass"] + buf["lead"] + buf["drums"] * bed.energy
     mix = _lp(mix, st.lowpass, sr)
     if st.crackle:
         clicks = (rng.random((2, n)) > 0.9996).astype(np.float32) * rng.standard_normal((2, n)).astype(np.float32)

@@ -335,6 +335,16 @@ def _mix(a, b, k):
     return tuple(int(round(x * (1 - k) + y * k)) for x, y in zip(a, b))
 
 
+def _vignette(im: Image.Image) -> Image.Image:
+    """A soft vignette."""
+    W, H = im.size
+    arr = np.asarray(im).astype(np.float32)
+    yy, xx = np.mgrid[0:H, 0:W].astype(np.float32)
+    v = ((xx / W - 0.5) ** 2 + (yy / H - 0.5) ** 2)
+    arr *= (1.0 - 0.35 * np.clip(v - 0.08, 0, None))[..., None]
+    return Image.fromarray(np.clip(arr, 0, 255).astype(np.uint8), "RGB")
+
+
 # ---------------------------------------------------------------------------------- layouts
 
 
@@ -388,70 +398,83 @@ class Stage:
         floor = _gradient(W, H - hz, theme.floor[0], theme.floor[1])
         im = Image.fromarray(np.concatenate([sky, floor], axis=0), "RGB")
         d = ImageDraw.Draw(im, "RGBA")
-        u = self.unit
         if theme.outdoor:
-            if theme.night:
-                for _ in range(40):
-                    x, y, r = rng.uniform(0, W), rng.uniform(0, hz * 0.9), rng.uniform(1, 3)
-                    d.ellipse([x - r, y - r, x + r, y + r], fill=(255, 255, 230, int(rng.uniform(120, 255))))
-            else:
-                sx, sy, r = rng.uniform(0.15, 0.85) * W, 0.22 * hz, 0.11 * u
-                for k in range(4, 0, -1):
-                    rr = r * (1 + 0.35 * k)
-                    d.ellipse([sx - rr, sy - rr, sx + rr, sy + rr], fill=(255, 250, 200, 22))
-                d.ellipse([sx - r, sy - r, sx + r, sy + r], fill=(255, 236, 140, 255))
-                for _ in range(3):
-                    cx, cy, cw = rng.uniform(0, W), rng.uniform(0.1, 0.5) * hz, rng.uniform(0.18, 0.3) * u
-                    for dx, dy, rr in ((-0.5, 0.1, 0.45), (0, -0.15, 0.6), (0.5, 0.1, 0.45)):
-                        d.ellipse([cx + dx * cw - rr * cw, cy + dy * cw - rr * cw * 0.8,
-                                   cx + dx * cw + rr * cw, cy + dy * cw + rr * cw * 0.8], fill=(255, 255, 255, 200))
-            # rolling hills along the horizon
-            hill = _mix(theme.floor[0], theme.sky[1], 0.35)
-            for k in range(5):
-                cx, rw, rh = rng.uniform(-0.1, 1.1) * W, rng.uniform(0.3, 0.6) * W, rng.uniform(0.05, 0.12) * H
-                d.ellipse([cx - rw, hz - rh, cx + rw, hz + rh], fill=hill + (255,))
-            d.rectangle([0, hz, W, H], fill=None)
+            self._outdoors(d, theme, rng)
         else:
-            # indoor: wainscot stripe, a window, a shelf, floor boards / tiles
-            stripe = _mix(theme.sky[1], theme.floor[0], 0.45)
-            d.rectangle([0, hz - 0.05 * u, W, hz], fill=stripe + (255,))
-            wx, wy, ww, wh = rng.uniform(0.12, 0.55) * W, 0.14 * hz, 0.3 * u, 0.34 * u
-            d.rounded_rectangle([wx, wy, wx + ww, wy + wh], radius=0.03 * u, fill=(170, 220, 250, 255),
-                                outline=(255, 255, 255, 255), width=max(3, int(0.02 * u)))
-            d.line([wx + ww / 2, wy, wx + ww / 2, wy + wh], fill=(255, 255, 255, 255), width=max(2, int(0.012 * u)))
-            d.line([wx, wy + wh / 2, wx + ww, wy + wh / 2], fill=(255, 255, 255, 255), width=max(2, int(0.012 * u)))
-            shelf_y = 0.7 * hz
-            d.rectangle([0, shelf_y, W, shelf_y + 0.022 * u], fill=_mix(theme.floor[1], (0, 0, 0), 0.15) + (255,))
-            if theme.name == "kitchen":
-                ts = int(0.09 * u)
-                c1, c2 = _mix(theme.floor[0], (255, 255, 255), 0.6), _mix(theme.floor[0], (255, 255, 255), 0.25)
-                for yy in range(hz, H, ts):
-                    for xx in range(0, W, ts):
-                        if ((xx // ts) + (yy // ts)) % 2:
-                            d.rectangle([xx, yy, xx + ts, yy + ts], fill=c2 + (255,))
-                        else:
-                            d.rectangle([xx, yy, xx + ts, yy + ts], fill=c1 + (255,))
-            else:
-                for yy in np.linspace(hz, H, 7)[1:]:
-                    d.line([0, yy, W, yy], fill=(0, 0, 0, 25), width=2)
-            if theme.name == "stage":
-                for side in (0, 1):
-                    x0 = 0 if side == 0 else W - 0.22 * W
-                    d.rectangle([x0, 0, x0 + 0.22 * W, H], fill=(150, 20, 40, 235))
-                    for k in range(6):
-                        xx = x0 + (k + 0.5) * 0.22 * W / 6
-                        d.line([xx, 0, xx, H], fill=(90, 0, 20, 160), width=max(2, int(0.01 * u)))
-                d.polygon([(W * 0.38, 0), (W * 0.62, 0), (W * 0.8, H), (W * 0.2, H)], fill=(255, 250, 210, 45))
-            # shelf items
-            items = list(theme.scenery) + extra_scenery
-            for k in range(5):
-                h = items[int(rng.integers(len(items)))]
-                if not self.index.has(h):
-                    continue
-                spr = self.sprites.sized(h, int(rng.uniform(0.13, 0.17) * u))
-                x = int((k + 0.5) / 5 * W + rng.uniform(-0.04, 0.04) * W - spr.width / 2)
-                im.paste(spr, (x, int(shelf_y - spr.height)), spr)
-        # scenery along the horizon: a faded back row and a couple of large foreground pieces
+            self._indoors(im, d, theme, extra_scenery, rng)
+        self._scenery(im, theme, extra_scenery, rng)
+        return _vignette(im)
+
+    def _outdoors(self, d: ImageDraw.ImageDraw, theme: Theme, rng: np.random.Generator) -> None:
+        W, H, hz, u = self.W, self.H, int(self.horizon_y), self.unit
+        if theme.night:
+            for _ in range(40):
+                x, y, r = rng.uniform(0, W), rng.uniform(0, hz * 0.9), rng.uniform(1, 3)
+                d.ellipse([x - r, y - r, x + r, y + r], fill=(255, 255, 230, int(rng.uniform(120, 255))))
+        else:
+            sx, sy, r = rng.uniform(0.15, 0.85) * W, 0.22 * hz, 0.11 * u
+            for k in range(4, 0, -1):
+                rr = r * (1 + 0.35 * k)
+                d.ellipse([sx - rr, sy - rr, sx + rr, sy + rr], fill=(255, 250, 200, 22))
+            d.ellipse([sx - r, sy - r, sx + r, sy + r], fill=(255, 236, 140, 255))
+            for _ in range(3):
+                cx, cy, cw = rng.uniform(0, W), rng.uniform(0.1, 0.5) * hz, rng.uniform(0.18, 0.3) * u
+                for dx, dy, rr in ((-0.5, 0.1, 0.45), (0, -0.15, 0.6), (0.5, 0.1, 0.45)):
+                    d.ellipse([cx + dx * cw - rr * cw, cy + dy * cw - rr * cw * 0.8,
+                               cx + dx * cw + rr * cw, cy + dy * cw + rr * cw * 0.8], fill=(255, 255, 255, 200))
+        # rolling hills along the horizon
+        hill = _mix(theme.floor[0], theme.sky[1], 0.35)
+        for k in range(5):
+            cx, rw, rh = rng.uniform(-0.1, 1.1) * W, rng.uniform(0.3, 0.6) * W, rng.uniform(0.05, 0.12) * H
+            d.ellipse([cx - rw, hz - rh, cx + rw, hz + rh], fill=hill + (255,))
+        d.rectangle([0, hz, W, H], fill=None)
+
+    def _indoors(self, im: Image.Image, d: ImageDraw.ImageDraw, theme: Theme, extra_scenery: list[str],
+                 rng: np.random.Generator) -> None:
+        """Wainscot stripe, a window, a shelf with things on it, floor boards or tiles (a stage: curtains)."""
+        W, H, hz, u = self.W, self.H, int(self.horizon_y), self.unit
+        stripe = _mix(theme.sky[1], theme.floor[0], 0.45)
+        d.rectangle([0, hz - 0.05 * u, W, hz], fill=stripe + (255,))
+        wx, wy, ww, wh = rng.uniform(0.12, 0.55) * W, 0.14 * hz, 0.3 * u, 0.34 * u
+        d.rounded_rectangle([wx, wy, wx + ww, wy + wh], radius=0.03 * u, fill=(170, 220, 250, 255),
+                            outline=(255, 255, 255, 255), width=max(3, int(0.02 * u)))
+        d.line([wx + ww / 2, wy, wx + ww / 2, wy + wh], fill=(255, 255, 255, 255), width=max(2, int(0.012 * u)))
+        d.line([wx, wy + wh / 2, wx + ww, wy + wh / 2], fill=(255, 255, 255, 255), width=max(2, int(0.012 * u)))
+        shelf_y = 0.7 * hz
+        d.rectangle([0, shelf_y, W, shelf_y + 0.022 * u], fill=_mix(theme.floor[1], (0, 0, 0), 0.15) + (255,))
+        if theme.name == "kitchen":
+            ts = int(0.09 * u)
+            c1, c2 = _mix(theme.floor[0], (255, 255, 255), 0.6), _mix(theme.floor[0], (255, 255, 255), 0.25)
+            for yy in range(hz, H, ts):
+                for xx in range(0, W, ts):
+                    if ((xx // ts) + (yy // ts)) % 2:
+                        d.rectangle([xx, yy, xx + ts, yy + ts], fill=c2 + (255,))
+                    else:
+                        d.rectangle([xx, yy, xx + ts, yy + ts], fill=c1 + (255,))
+        else:
+            for yy in np.linspace(hz, H, 7)[1:]:
+                d.line([0, yy, W, yy], fill=(0, 0, 0, 25), width=2)
+        if theme.name == "stage":
+            for side in (0, 1):
+                x0 = 0 if side == 0 else W - 0.22 * W
+                d.rectangle([x0, 0, x0 + 0.22 * W, H], fill=(150, 20, 40, 235))
+                for k in range(6):
+                    xx = x0 + (k + 0.5) * 0.22 * W / 6
+                    d.line([xx, 0, xx, H], fill=(90, 0, 20, 160), width=max(2, int(0.01 * u)))
+            d.polygon([(W * 0.38, 0), (W * 0.62, 0), (W * 0.8, H), (W * 0.2, H)], fill=(255, 250, 210, 45))
+        # shelf items
+        items = list(theme.scenery) + extra_scenery
+        for k in range(5):
+            h = items[int(rng.integers(len(items)))]
+            if not self.index.has(h):
+                continue
+            spr = self.sprites.sized(h, int(rng.uniform(0.13, 0.17) * u))
+            x = int((k + 0.5) / 5 * W + rng.uniform(-0.04, 0.04) * W - spr.width / 2)
+            im.paste(spr, (x, int(shelf_y - spr.height)), spr)
+
+    def _scenery(self, im: Image.Image, theme: Theme, extra_scenery: list[str], rng: np.random.Generator) -> None:
+        """Scenery along the horizon: a faded back row and a couple of large foreground pieces."""
+        W, hz, u = self.W, int(self.horizon_y), self.unit
         scen = [h for h in list(theme.scenery) + extra_scenery if self.index.has(h)]
         if theme.outdoor and scen:
             n = 6
@@ -472,12 +495,6 @@ class Stage:
                 y = int(self.feet_y - rng.uniform(0.04, 0.1) * u - spr.height)
                 self._shadow_under(im, x + spr.width / 2, y + spr.height, spr.width)
                 im.paste(spr, (x, y), spr)
-        # soft vignette
-        arr = np.asarray(im).astype(np.float32)
-        yy, xx = np.mgrid[0:H, 0:W].astype(np.float32)
-        v = ((xx / W - 0.5) ** 2 + (yy / H - 0.5) ** 2)
-        arr *= (1.0 - 0.35 * np.clip(v - 0.08, 0, None))[..., None]
-        return Image.fromarray(np.clip(arr, 0, 255).astype(np.uint8), "RGB")
 
     def _shadow_under(self, im: Image.Image, x: float, y: float, w: float):
         sh = self.shadow(int(w))
@@ -580,34 +597,13 @@ class Stage:
     # ------------------------------------------------------------------ figures
     def draw_figures(self, frame: Image.Image, plan: ShotPlan, cam, t: float, amp_of, singing_of):
         d = ImageDraw.Draw(frame)
-        cx0 = self.W / 2
         lt = t - plan.start_s
         dur = max(0.5, plan.end_s - plan.start_s)
         act = (plan.action or "").lower()
         for fig in sorted(plan.figures, key=lambda f: (f.y, f.x)):
             amp = amp_of(fig.char_id, t) if fig.char_id else 0.0
-            wx, wy = fig.x, fig.y
-            # parallax: figures are nearer than the backdrop
-            wx += (cam[0] - cx0) * -0.18
-            bob = math.sin(6.283 * 0.9 * t + fig.phase) * 0.012 * fig.size
-            hop = 0.0
-            if not fig.is_prop:
-                if re.search(r"\b(dance|dances|dancing|sway|twirl|spin)", act):
-                    wx += math.sin(6.283 * 0.8 * t + fig.phase) * 0.12 * fig.size
-                    hop = abs(math.sin(6.283 * 1.6 * t + fig.phase)) * 0.08 * fig.size
-                if re.search(r"\b(jump|jumps|hop|hops|bounce|celebrat|cheer)", act):
-                    hop = abs(math.sin(6.283 * 1.2 * t + fig.phase)) * 0.2 * fig.size
-                if re.search(r"\b(rise|rises|rising|emerge|pops up|appear)", act):
-                    hop -= (1 - min(1.0, lt / (0.45 * dur))) * 0.5 * fig.size
-                if re.search(r"\b(walk|walks|run|runs|enter|enters|arrive|arrives|rush|march)", act):
-                    k = 1 - min(1.0, lt / (0.35 * dur))
-                    wx -= k * k * 0.6 * self.w * (1 if fig.phase % 2 < 1 else -1)
-                if re.search(r"\b(fly|flies|float|floats|soar|drift)", act):
-                    hop = 0.25 * fig.size + math.sin(6.283 * 0.5 * t + fig.phase) * 0.08 * fig.size
-                hop += amp * 0.1 * fig.size
-            else:
-                bob *= 1.5
-            sx, sy = self.project(cam, wx, wy)
+            wx, bob, hop = self._motion(fig, cam, t, lt, dur, act, amp)
+            sx, sy = self.project(cam, wx, fig.y)
             scale = 1.0 / cam[2]
             size = fig.size * scale
             if fig.is_prop:
@@ -616,55 +612,88 @@ class Stage:
                 frame.paste((0, 0, 0), (int(sx - sh.width / 2), int(sy - sh.height / 2)), sh)
                 frame.paste(spr, (int(sx - spr.width / 2), int(sy - spr.height + bob)), spr)
                 continue
-            limbs = fig.kind in ("face", "object")
-            leg = 0.2 * size if limbs else 0.0
-            # squash & stretch with the voice envelope
-            stretch = 1.0 + 0.1 * amp
-            base = self.sprites.base(fig.hexcode)
-            k = size / max(base.width, base.height)
-            bw = int(base.width * k * (2.0 - stretch) ** 0.5) // 2 * 2
-            bh = int(base.height * k * stretch) // 2 * 2
-            spr = self.sprites.sized(fig.hexcode, max(2, bw), max(2, bh))
-            lift = hop + bob
-            sh = self.shadow(int(spr.width * (0.9 - 0.3 * min(1.0, max(0.0, hop) / max(1, size)))))
-            frame.paste((0, 0, 0), (int(sx - sh.width / 2), int(sy - sh.height / 2)), sh)
-            top = sy - leg - spr.height - lift
-            left = sx - spr.width / 2
-            lw = max(2, int(0.035 * size))
-            if limbs:
-                walk = math.sin(6.283 * 1.5 * t + fig.phase) if ("walk" in act or "run" in act or "danc" in act) else 0
-                for side in (-1, 1):
-                    hx = sx + side * spr.width * 0.18
-                    fx = hx + side * 0.04 * size + walk * side * 0.06 * size
-                    hy = top + spr.height - 0.02 * size
-                    fy = sy - min(lift, 0.0) - max(lift, 0) * 0.9
-                    d.line([hx, hy, fx, fy], fill=(20, 20, 20), width=lw)
-                    d.ellipse([fx - 0.07 * size + side * 0.03 * size, fy - 0.035 * size,
-                               fx + 0.07 * size + side * 0.03 * size, fy + 0.02 * size], fill=(30, 30, 40))
-                    # arms: wave up while speaking
-                    ax = sx + side * spr.width * 0.47
-                    ay = top + spr.height * 0.55
-                    up = min(1.0, amp * 1.5) if fig.char_id else 0.0
-                    ang = math.radians(35 - 95 * up + 8 * math.sin(6.283 * 1.1 * t + fig.phase + side))
-                    ex = ax + side * math.cos(ang) * 0.2 * size
-                    ey = ay + math.sin(ang) * 0.2 * size
-                    d.line([ax, ay, ex, ey], fill=(20, 20, 20), width=lw)
-                    r = 0.035 * size
-                    d.ellipse([ex - r, ey - r, ex + r, ey + r], fill=(255, 255, 255), outline=(20, 20, 20),
-                              width=max(1, lw // 2))
-            frame.paste(spr, (int(left), int(top)), spr)
-            if fig.kind == "object":
-                self._face(d, sx, top + spr.height * 0.45, spr.width, size, amp, t + fig.phase)
-            if singing_of(fig.char_id, t):
-                note = self.sprites.sized("1F3B5", int(0.22 * size))
-                for k2 in range(2):
-                    ph = ((t * 0.8 + k2 * 0.5) % 1.0)
-                    nx = sx + (0.45 + 0.1 * k2) * spr.width * (1 if k2 == 0 else -1) + math.sin(ph * 6.28) * 8
-                    ny = top + spr.height * 0.2 - ph * 0.5 * size
-                    frame.paste(note, (int(nx - note.width / 2), int(ny)), note)
-            if fig.label:
-                lab = self.label(fig.label)
-                frame.paste(lab, (int(sx - lab.width / 2), int(sy + 0.04 * self.unit)), lab)
+            self._draw_character(frame, d, fig, sx, sy, size, bob, hop, amp, t, act, singing_of)
+
+    def _motion(self, fig: Figure, cam, t: float, lt: float, dur: float, act: str, amp: float) -> tuple[float, float, float]:
+        """A figure's world x, its idle bob and its hop, from what the shot's action says it does."""
+        wx = fig.x
+        # parallax: figures are nearer than the backdrop
+        wx += (cam[0] - self.W / 2) * -0.18
+        bob = math.sin(6.283 * 0.9 * t + fig.phase) * 0.012 * fig.size
+        hop = 0.0
+        if fig.is_prop:
+            return wx, bob * 1.5, hop
+        if re.search(r"\b(dance|dances|dancing|sway|twirl|spin)", act):
+            wx += math.sin(6.283 * 0.8 * t + fig.phase) * 0.12 * fig.size
+            hop = abs(math.sin(6.283 * 1.6 * t + fig.phase)) * 0.08 * fig.size
+        if re.search(r"\b(jump|jumps|hop|hops|bounce|celebrat|cheer)", act):
+            hop = abs(math.sin(6.283 * 1.2 * t + fig.phase)) * 0.2 * fig.size
+        if re.search(r"\b(rise|rises|rising|emerge|pops up|appear)", act):
+            hop -= (1 - min(1.0, lt / (0.45 * dur))) * 0.5 * fig.size
+        if re.search(r"\b(walk|walks|run|runs|enter|enters|arrive|arrives|rush|march)", act):
+            k = 1 - min(1.0, lt / (0.35 * dur))
+            wx -= k * k * 0.6 * self.w * (1 if fig.phase % 2 < 1 else -1)
+        if re.search(r"\b(fly|flies|float|floats|soar|drift)", act):
+            hop = 0.25 * fig.size + math.sin(6.283 * 0.5 * t + fig.phase) * 0.08 * fig.size
+        hop += amp * 0.1 * fig.size
+        return wx, bob, hop
+
+    def _draw_character(self, frame: Image.Image, d: ImageDraw.ImageDraw, fig: Figure, sx: float, sy: float,
+                        size: float, bob: float, hop: float, amp: float, t: float, act: str, singing_of) -> None:
+        limbs = fig.kind in ("face", "object")
+        leg = 0.2 * size if limbs else 0.0
+        # squash & stretch with the voice envelope
+        stretch = 1.0 + 0.1 * amp
+        base = self.sprites.base(fig.hexcode)
+        k = size / max(base.width, base.height)
+        bw = int(base.width * k * (2.0 - stretch) ** 0.5) // 2 * 2
+        bh = int(base.height * k * stretch) // 2 * 2
+        spr = self.sprites.sized(fig.hexcode, max(2, bw), max(2, bh))
+        lift = hop + bob
+        sh = self.shadow(int(spr.width * (0.9 - 0.3 * min(1.0, max(0.0, hop) / max(1, size)))))
+        frame.paste((0, 0, 0), (int(sx - sh.width / 2), int(sy - sh.height / 2)), sh)
+        top = sy - leg - spr.height - lift
+        left = sx - spr.width / 2
+        if limbs:
+            self._limbs(d, fig, sx, sy, spr, top, size, lift, amp, t, act)
+        frame.paste(spr, (int(left), int(top)), spr)
+        if fig.kind == "object":
+            self._face(d, sx, top + spr.height * 0.45, spr.width, size, amp, t + fig.phase)
+        if singing_of(fig.char_id, t):
+            note = self.sprites.sized("1F3B5", int(0.22 * size))
+            for k2 in range(2):
+                ph = ((t * 0.8 + k2 * 0.5) % 1.0)
+                nx = sx + (0.45 + 0.1 * k2) * spr.width * (1 if k2 == 0 else -1) + math.sin(ph * 6.28) * 8
+                ny = top + spr.height * 0.2 - ph * 0.5 * size
+                frame.paste(note, (int(nx - note.width / 2), int(ny)), note)
+        if fig.label:
+            lab = self.label(fig.label)
+            frame.paste(lab, (int(sx - lab.width / 2), int(sy + 0.04 * self.unit)), lab)
+
+    def _limbs(self, d: ImageDraw.ImageDraw, fig: Figure, sx: float, sy: float, spr: Image.Image, top: float,
+               size: float, lift: float, amp: float, t: float, act: str) -> None:
+        """Legs that walk where the action moves, and arms that wave up while speaking."""
+        lw = max(2, int(0.035 * size))
+        walk = math.sin(6.283 * 1.5 * t + fig.phase) if ("walk" in act or "run" in act or "danc" in act) else 0
+        for side in (-1, 1):
+            hx = sx + side * spr.width * 0.18
+            fx = hx + side * 0.04 * size + walk * side * 0.06 * size
+            hy = top + spr.height - 0.02 * size
+            fy = sy - min(lift, 0.0) - max(lift, 0) * 0.9
+            d.line([hx, hy, fx, fy], fill=(20, 20, 20), width=lw)
+            d.ellipse([fx - 0.07 * size + side * 0.03 * size, fy - 0.035 * size,
+                       fx + 0.07 * size + side * 0.03 * size, fy + 0.02 * size], fill=(30, 30, 40))
+            # arms: wave up while speaking
+            ax = sx + side * spr.width * 0.47
+            ay = top + spr.height * 0.55
+            up = min(1.0, amp * 1.5) if fig.char_id else 0.0
+            ang = math.radians(35 - 95 * up + 8 * math.sin(6.283 * 1.1 * t + fig.phase + side))
+            ex = ax + side * math.cos(ang) * 0.2 * size
+            ey = ay + math.sin(ang) * 0.2 * size
+            d.line([ax, ay, ex, ey], fill=(20, 20, 20), width=lw)
+            r = 0.035 * size
+            d.ellipse([ex - r, ey - r, ex + r, ey + r], fill=(255, 255, 255), outline=(20, 20, 20),
+                      width=max(1, lw // 2))
 
     def _face(self, d: ImageDraw.ImageDraw, x, y, sw, size, amp, tt):
         er = 0.075 * size
