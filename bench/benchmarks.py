@@ -168,6 +168,88 @@ def like_to_feed() -> dict:
     return {"items": n_items, "likes": len(samples), "reflected_share": round(reflected / len(samples), 3), **_percentiles(samples)}
 
 
+def sequence_table() -> dict:
+    """The sequence table (feed/sequence.py) as the import path fills it: events per second with
+    its upserts, rows and bytes per pair in the database after the trim, the latency of one
+    page's lookup, and the size at 1M items and 100M events extrapolated from those."""
+    from django.contrib.auth import get_user_model
+    from django.db import connection
+
+    from feed import ease, sequence
+    from feed.collaborative import NEIGHBOURS
+    from feed.models import CoVisit
+    from generation.models import Video
+    from profiles.services import EventIn, interactions_ingest_bulk
+
+    n_items = int(os.environ.get("BENCH_SEQ_ITEMS", "20000"))
+    n_events = int(os.environ.get("BENCH_SEQ_EVENTS", "200000"))
+    n_users = max(n_events // 100, 1)
+    Video.objects.all().delete()
+    _load_catalog(_bench_catalog(n_items, seed=4))
+    ids = np.fromiter(Video.objects.order_by("id").values_list("id", flat=True), np.int64)
+    users = get_user_model().objects.bulk_create([get_user_model()(username=f"seq-{n}") for n in range(n_users)], batch_size=2000)
+    if users[0].pk is None:
+        users = list(get_user_model().objects.filter(username__startswith="seq-").order_by("id"))
+    # Each viewer walks the catalogue: mostly near where they just were (a Zipf-popular item
+    # now and then), as histories do, so pairs repeat across viewers as they do in real logs.
+    rng = np.random.default_rng(5)
+    popular = rng.zipf(1.3, n_events) % n_items
+    events, now = [], time.time()
+    per_user = n_events // n_users
+    for u, user in enumerate(users):
+        position = int(popular[u])
+        for m in range(per_user):
+            position = int(popular[u * per_user + m]) if rng.random() < 0.3 else (position + int(rng.integers(-30, 31))) % n_items
+            events.append(EventIn(index=len(events), user=user, video=int(ids[position]), kind="view", watch_fraction=0.8,
+                                  at=_dt(now - 86400 + m * 60)))
+    started = time.perf_counter()
+    for start in range(0, len(events), 5000):
+        interactions_ingest_bulk(events=events[start : start + 5000])
+    ingest_s = time.perf_counter() - started
+    rows_before = CoVisit.objects.count()
+    started = time.perf_counter()
+    sequence.covisit_trim()
+    trim_s = time.perf_counter() - started
+    rows = CoVisit.objects.count()
+    with connection.cursor() as cursor:
+        cursor.execute("VACUUM")
+        cursor.execute("SELECT SUM(pgsize) FROM dbstat WHERE name IN (SELECT name FROM sqlite_master WHERE tbl_name = 'feed_covisit')")
+        table_bytes = cursor.fetchone()[0] or 0
+    per_pair = table_bytes / max(rows, 1)
+    samples = []
+    viewers = rng.choice(len(users), 200)
+    for u in viewers:
+        context = sequence.context_items(user=users[int(u)])
+        started = time.perf_counter()
+        sequence.covisit_scores(context=context)
+        samples.append(time.perf_counter() - started)
+    # At scale the trim bounds the table by items x KEEP; between two trims (10 minutes) it can
+    # grow by at most 2 x WINDOW rows per new event.
+    big_items, big_events = 1_000_000, 100_000_000
+    big_rows = min(big_items * sequence.KEEP, big_events * 2 * sequence.WINDOW)
+    ease_items = min(big_items, ease.MAX_ITEMS)
+    return {
+        "items": n_items, "events": len(events), "viewers": n_users, "window": sequence.WINDOW, "keep_per_item": sequence.KEEP,
+        "ingest_events_per_s": round(len(events) / ingest_s, 1), "pairs_before_trim": rows_before, "pairs": rows,
+        "trim_s": round(trim_s, 2), "table_mb": round(table_bytes / 1e6, 1), "db_bytes_per_pair": round(per_pair, 1),
+        "lookup_context_items": sequence.CONTEXT, **{f"lookup_{k}": v for k, v in _percentiles(samples).items()},
+        "at_1m_items_100m_events": {
+            "pairs_max": big_rows, "db_gb": round(big_rows * per_pair / 1e9, 1),
+            "as_arrays_gb": round(big_rows * 12 / 1e9, 1),  # int64 neighbour + float32 weight, if kept beside the index
+            "ease_items": ease_items, "ease_mb": round(ease_items * ease.NEIGHBOURS * 12 / 1e6, 1),
+            "ease_fit_dense_gb": round(ease_items**2 * 4 * 3 / 1e9, 1),  # X'X, its inverse and B, float32
+            "item_knn_mb": round(big_items * NEIGHBOURS * 12 / 1e6, 1),
+        },
+        "rss_mb": _rss_mb(),
+    }
+
+
+def _dt(epoch: float):
+    from datetime import UTC, datetime
+
+    return datetime.fromtimestamp(epoch, tz=UTC)
+
+
 def _isotropic_catalog(n_items: int, dim: int = 384, seed: int = 0) -> np.ndarray:
     """A harder set: flat clusters where a cluster's members are all about equally near
     (cosine ~0.24) and noise decides the exact top 100."""
@@ -586,7 +668,7 @@ def generation_bandit() -> dict:
 ALL = {
     "generation_bandit": generation_bandit, "script_quality": script_quality, "storyboard": storyboard, "safety": safety,
     "render_jobs": render_jobs, "render_batching": render_batching,
-    "render_sharing": render_sharing, "embedding": embedding, "ingest": ingest, "like_to_feed": like_to_feed, "feed": feed, "feed_http": feed_http,
+    "render_sharing": render_sharing, "embedding": embedding, "ingest": ingest, "sequence_table": sequence_table, "like_to_feed": like_to_feed, "feed": feed, "feed_http": feed_http,
     "feed_locust": feed_locust,
     "ann": ann, "ann_hard": ann_hard,
 }

@@ -36,13 +36,17 @@ SAMPLED_NEGATIVE = -0.5  # target of an item the viewer was only exposed to (sho
 
 def cold_pool(*, index) -> tuple[np.ndarray, np.ndarray]:
     """(ids, vectors) of the public cold items still owed an audience, newest first; shared
-    by every viewer and refreshed in the background like the popular list."""
-    ids = np.array(sources._global_list("cold", _cold_ids), np.int64)
-    if not len(ids):
-        return ids, np.zeros((0, index.dim), np.float32)
-    present = index.present(ids)
-    ids = ids[present]
-    return ids, index.vectors(ids.tolist())
+    by every viewer and refreshed in the background like the popular list (vectors too, so
+    a page does not gather thousands of them from the index)."""
+    ids, vectors = sources._global_list("cold", lambda: _cold_arrays(index))
+    return ids, vectors
+
+
+def _cold_arrays(index) -> list:
+    ids = np.array(_cold_ids(), np.int64)
+    ids = ids[index.present(ids)] if len(ids) else ids
+    vectors = index.vectors(ids.tolist()) if len(ids) else np.zeros((0, index.dim), np.float32)
+    return [ids, vectors]
 
 
 def _cold_ids() -> list[int]:

@@ -33,6 +33,7 @@ MIN_USERS = 2
 NEIGHBOURS = 200
 DEFAULT_LAMBDA = 200.0
 LAMBDAS = (25.0, 50.0, 100.0, 200.0, 400.0, 800.0)  # tried on the validation split
+REFIT_S = 3600.0
 
 
 def exposures(*, user_ids=None) -> tuple[np.ndarray, np.ndarray]:
@@ -100,6 +101,14 @@ def ease_refresh(*, lam: float | None = None) -> Neighbours:
     logger.info("ease fitted items=%d pairs=%d lambda=%g ms=%.0f", len(table.ids), len(table.neighbours), lam,
                 1000 * (time.monotonic() - started))
     return table
+
+
+def ease_refresh_due(*, every_s: float = REFIT_S) -> Neighbours | None:
+    """ease_refresh if the saved fit is older than every_s (the periodic job runs every 10
+    minutes; a fit over 20k items takes minutes of CPU, and taste moves slower than that)."""
+    if time.time() - ease_table().built_at < every_s:
+        return None
+    return ease_refresh()
 
 
 _override: list[Neighbours] = []

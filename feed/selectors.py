@@ -248,7 +248,7 @@ def prepare_for_user(
         popularity=stats[:, 1] * 3 + stats[:, 0] - 2 * stats[:, 2],
         age_days=((timezone.now().timestamp() - pool.created[keep]) / 86400).astype(np.float32),
         source_counts=has.sum(axis=1).astype(np.float32),
-        made_for_you=has[:, _COL["made_for_you"]].astype(np.float32),
+        made_for_you=_made_for_you(ids, has[:, _COL["made_for_you"]]),
         collab=source_scores[:, _COL["collab"]],
         ease=source_scores[:, _COL["ease"]],
         sequence=source_scores[:, _COL["sequence"]],
@@ -264,6 +264,20 @@ def prepare_for_user(
     return Prepared(ids=ids, feats=feats, vectors=vectors, has=has,
                     explore_only=has[:, _COL["explore"]] & (has.sum(axis=1) == 1),
                     reasons=pool.reasons[keep], texts=pool.texts, cold=picks, cold_n=cold_n)
+
+
+def _made_for_you(ids: list[int], flags: np.ndarray) -> np.ndarray:
+    """1 for a piece made for this viewer or their cluster, scaled by what its audience made of
+    it so far (generation/bandit.py: a piece that earned more than its cluster's mean ranks
+    higher, one that earned less lower, within [0.5, 1.5]); 0 for everything else."""
+    from generation.bandit import piece_multipliers
+
+    out = flags.astype(np.float32)
+    if out.any():
+        multiplier = piece_multipliers(ids[i] for i in np.flatnonzero(flags))
+        for i in np.flatnonzero(flags):
+            out[i] = multiplier.get(ids[i], 1.0)
+    return out
 
 
 def page_order(prep: Prepared, *, k: int, explore_slots: int = 0, weights: dict[str, float] | None = None,

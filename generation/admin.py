@@ -53,7 +53,7 @@ class VideoAdmin(ScriptMixin, RebuildIndexMixin, admin.ModelAdmin):
     list_filter = ("source", "created_at")
     search_fields = ("title", "description", "external_id", "prompt")
     readonly_fields = ("views", "likes", "negatives", "video_key", "thumbnail_key", "captions_key", "duration_s", "fps", "width",
-                       "height", "script_text", "arms_and_reward")
+                       "height", "script_text", "arms_and_reward", "watched_next_to")
     exclude = ("script",)
     raw_id_fields = ("made_for",)
     filter_horizontal = ("audience",)
@@ -61,6 +61,15 @@ class VideoAdmin(ScriptMixin, RebuildIndexMixin, admin.ModelAdmin):
     @admin.display(description="Arms and reward")
     def arms_and_reward(self, obj):
         return arms_and_reward(getattr(obj, "render_job", None))
+
+    @admin.display(description="Watched next to")
+    def watched_next_to(self, obj):
+        """The strongest pairs of the sequence table (feed.CoVisit, which Django 5.2's admin cannot
+        list because of its composite primary key)."""
+        from feed.models import CoVisit
+
+        pairs = CoVisit.objects.filter(item_a=obj.pk).select_related("item_b").order_by("-weight")[:8] if obj.pk else []
+        return "; ".join(f"#{p.item_b_id} {p.item_b.title} ({p.weight:.2f})" for p in pairs) or "-"
 
 
 def arms_and_reward(job) -> str:

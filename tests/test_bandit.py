@@ -108,6 +108,16 @@ def test_an_underperforming_piece_is_shown_less_after_a_fair_first_audience(make
     weights = bandit.piece_multipliers([good.pk, bad.pk, new.pk])
     assert weights[good.pk] > 1.2 and weights[bad.pk] < 0.8
     assert 0.85 < weights[new.pk] < 1.0  # one skip moves a new piece a little: the prior is its first audience
+    # The feed ranks by it: a viewer of the cluster meets the piece its audience liked first,
+    # though the other is as near their taste and newer.
+    member = make_user()
+    Video.objects.filter(pk__in=[good.pk, bad.pk]).update(embedded_at=timezone.now())
+    for piece in (good, bad):
+        piece.audience.add(member)
+    from feed.selectors import ranked_for_user
+
+    page = {item.video.pk: item for item in ranked_for_user(user=member, k=4)}
+    assert page[good.pk].score > page[bad.pk].score + 0.1, {k: v.score for k, v in page.items()}
 
 
 def test_replay_of_the_impression_log_reproduces_the_online_statistics(make_user, settled):

@@ -36,7 +36,9 @@ def test_collaborative_source_follows_the_latest_like(make_user, catalog, genre_
     items = ranked_for_user(user=viewer, k=4, explore_slots=0)
     by_id = {i.video.pk: i for i in items}
     assert car.pk in by_id, [genre_lookup(i.video.pk) for i in items]
-    assert "also liked" in by_id[car.pk].reason
+    # Both co-engagement sources (item-kNN over likes, the sequence table) say why, naming the like.
+    reason = by_id[car.pk].reason
+    assert ("also liked" in reason or "watched next to" in reason) and garden.title in reason, reason
 
 
 def test_evaluate_changes_nothing_and_beats_baselines_on_simulated_viewers(db, capsys, tmp_path):
@@ -88,6 +90,12 @@ def test_fit_ranker_saves_weights_the_feed_then_uses(db, capsys, settings):
     demo_seed(progress=lambda _: None)
     assert ranking.current_weights() == ranking.WEIGHTS
     call_command("fit_ranker", "--max-users", "25")
+    out = capsys.readouterr().out
+    printed = json.loads(out[: out.rindex("}") + 1])
+    # Fitted on validation, reported on test: two separate sets of figures.
+    assert printed["validation"]["tailor"]["ndcg_at_10"] == printed["fit"]["objective_ndcg"]
+    assert {"tailor", "popularity", "item_knn", "ease", "sequence"} <= set(printed["test"])
     fit = json.loads((settings.DATA_DIR / "ranker_weights.json").read_text())
     assert fit["objective_ndcg"] >= fit["start_ndcg"]
     assert ranking.current_weights() == {**ranking.WEIGHTS, **fit["weights"]}
+    assert ranking.fitted_extra()["ease_lambda"] == fit["ease_lambda"] == printed["test"]["ease_lambda"]
