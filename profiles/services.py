@@ -320,9 +320,11 @@ def interest_remove(*, user, interest_id: int) -> bool:
 
 def refresh_tokens_revoke(*, user) -> int:
     """Blacklist every refresh token the user holds (each one simplejwt issued is outstanding), so
-    none issued before a password change or an account deletion refreshes again: a 401."""
+    none issued before a password change or an account deletion refreshes again: a 401. The
+    access tokens issued before now stop working too (profiles/auth.py)."""
     from rest_framework_simplejwt.token_blacklist.models import BlacklistedToken, OutstandingToken
 
+    Profile.objects.update_or_create(user=user, defaults={"tokens_valid_after": timezone.now()})
     live = OutstandingToken.objects.filter(user=user, blacklistedtoken__isnull=True).values_list("pk", flat=True)
     revoked = BlacklistedToken.objects.bulk_create([BlacklistedToken(token_id=pk) for pk in live], ignore_conflicts=True)
     return len(revoked)

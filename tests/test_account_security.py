@@ -145,6 +145,8 @@ def test_a_web_password_change_revokes_every_refresh_token(client, make_user):
     make_user("other")
     phone, tablet = _logins("owner", PASSWORD)
     [theirs] = _logins("other", PASSWORD, n=1)
+    stolen, their_access = api_for(owner), api_for(User.objects.get(username="other"))
+    assert stolen.get("/api/v1/me").status_code == 200
 
     client.force_login(owner)
     changed = client.post("/accounts/password_change/", {"old_password": PASSWORD, "new_password1": "brand-New-pass-42",
@@ -153,9 +155,16 @@ def test_a_web_password_change_revokes_every_refresh_token(client, make_user):
     for refresh in (phone, tablet):
         _error(_refresh(refresh), 401)
     assert _refresh(theirs).status_code == 200  # nobody else is logged out
-    # The new password logs in, and its refresh token works.
+    # An access token from before the change is dead at once, not at the end of its lifetime.
+    assert _error(stolen.get("/api/v1/me"), 401)
+    assert their_access.get("/api/v1/me").status_code == 200
+    # The new password logs in, and its tokens work.
     [fresh] = _logins("owner", "brand-New-pass-42", n=1)
-    assert _refresh(fresh).status_code == 200
+    renewed = _refresh(fresh)
+    assert renewed.status_code == 200
+    api = APIClient()
+    api.credentials(HTTP_AUTHORIZATION=f"Bearer {renewed.json()['access']}")
+    assert api.get("/api/v1/me").status_code == 200
 
 
 def test_a_password_reset_revokes_every_refresh_token(client, make_user, mailoutbox):
@@ -183,7 +192,11 @@ def test_a_password_hash_upgrade_at_login_revokes_nothing(settings, make_user):
     _logins("owner", PASSWORD, n=1)
     owner.refresh_from_db()
     assert owner.password.startswith("pbkdf2_")
-    assert _refresh(phone).status_code == 200
+    renewed = _refresh(phone)
+    assert renewed.status_code == 200
+    api = APIClient()
+    api.credentials(HTTP_AUTHORIZATION=f"Bearer {renewed.json()['access']}")
+    assert api.get("/api/v1/me").status_code == 200
 
 
 # --- Logout ------------------------------------------------------------------------------------
