@@ -61,6 +61,14 @@ def storyboard() -> dict:
         out[f"{stage}_cpu_s_per_video_s"] = round(cpu / video_s, 3)
     out["total_cpu_s_per_video_s"] = round(sum(r.stages_s.values()) / video_s, 3)
     out["lufs"] = round(r.info["lufs"], 2)
+    # What an offline recogniser hears of each line in the final mix, and in the voice alone.
+    from bench.listening import word_recall
+
+    lines = [e for e in r.timeline if "line" in e]
+    for name, audio in (("mix", r.audio), ("voice", r.stems["voice"])):
+        recall = [word_recall(audio, r.sample_rate, e["start_s"] - 0.2, e["end_s"] + 0.2, BENCH_SCRIPT["lines"][e["line"]]["text"])
+                  for e in lines]
+        out[f"asr_word_recall_{name}"] = [round(x, 2) for x in recall]
     return out
 
 

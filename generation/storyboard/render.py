@@ -27,7 +27,7 @@ from generation.storyboard import captions as cap_mod
 from generation.storyboard import mix as mix_mod
 from generation.storyboard import music as music_mod
 from generation.storyboard import scenes
-from generation.storyboard.voice import NARRATOR, SR, VoiceError, VoiceRequest, envelope, voice_backend
+from generation.storyboard.voice import NARRATOR, PITCH_RANGE, SR, VoiceError, VoiceRequest, envelope, voice_backend
 
 CREDIT = "Emoji graphics: OpenMoji (openmoji.org), CC BY-SA 4.0"
 
@@ -122,7 +122,7 @@ def render_script(script: dict, *, aspect: str | None = None, fps: float = 15.0,
     for ln in lines:
         v = (cast.get(ln["speaker"]) or {}).get("voice") or NARRATOR if ln["speaker"] else NARRATOR
         rate = min(max(_num(v.get("rate"), 1.0), 0.5), 2.0)
-        pitch = min(max(_num(v.get("pitch"), 0.0), -12.0), 12.0)
+        pitch = min(max(_num(v.get("pitch"), 0.0), PITCH_RANGE[0]), PITCH_RANGE[1])
         reqs.append(VoiceRequest(ln["text"], rate, pitch))
     clips = backend.synthesize(reqs) if reqs else []
     if len(clips) != len(reqs):
@@ -209,8 +209,8 @@ def render_script(script: dict, *, aspect: str | None = None, fps: float = 15.0,
         pan = 0.0 if not ln["speaker"] else 0.25 * (order[ln["speaker"]] - (len(cast) - 1) / 2)
         music_mod._add(speech, clips[i], int(round(a * SR)), pan=pan)
     env = mix_mod.speech_envelope(speech, SR)
-    stems = {"voice": speech, "music": mix_mod.duck(music, env, 12.0) * 0.42,
-             "ambience": mix_mod.duck(amb, env, 5.0) * 0.8, "effects": fx}
+    stems = {"voice": speech, "music": mix_mod.duck(music, env, 12.0) * 0.35,
+             "ambience": mix_mod.duck(amb, env, 14.0) * 0.8, "effects": mix_mod.duck(fx, env, 8.0)}
     premix = stems["voice"] + stems["music"] + stems["ambience"] + stems["effects"]
     audio, loud = mix_mod.master(premix, SR)
     gain = float(np.sqrt(np.mean(audio ** 2)) / (np.sqrt(np.mean(premix ** 2)) + 1e-12))

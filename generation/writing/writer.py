@@ -203,11 +203,13 @@ def _cast(world: World, fmt: str, subject: str, rng: random.Random, seed: int, s
         name = rng.choice([n for n in names if n not in taken] or list(names))
         taken.add(name)
         people.append((name, role, look))
-    pitches = [-3.0, -1.0, 1.0, 3.0, 5.0]
+    # Within the range the voice stays intelligible in (generation/storyboard/voice.py), 1.5
+    # semitones apart at least, so any two characters sound different.
+    pitches = [-1.0, 0.5, 2.0, 3.5, 5.0]
     rng.shuffle(pitches)
     cast = []
     for n, (name, role, look) in enumerate(people):
-        pitch = pitches[n] + (2.0 if _is_mascot(role) else 0.0)
+        pitch = min(pitches[n] + (1.5 if _is_mascot(role) else 0.0), 5.0)
         cast.append({
             "id": f"c{n + 1}", "name": name, "role": role, "look": look,
             "voice": {"rate": round(rng.choice([0.92, 0.97, 1.0, 1.05, 1.1]), 2), "pitch": pitch},
