@@ -79,8 +79,9 @@ def script_for(*, taste: np.ndarray, seed: int, brief: str = "", aspect: str | N
     aspect = aspect or settings.RENDER_ASPECT
     addressee, enjoyed = _viewer_context(user)
 
-    def safe(script: dict) -> bool:
-        return safety_check_texts(texts=script_texts(script), kind="script", user=user).allowed
+    def safe(script: dict) -> bool:  # the very texts render_job_create checks, cut into the same sentences
+        return safety_check_texts(texts=[script_prompt(script), _sound_of(script), *script_texts(script)], kind="script",
+                                  user=user).allowed
 
     def built_in() -> WrittenScript:
         return script_write_scored(taste=taste, seed=seed, brief=brief, aspect=aspect, series=series, addressee=addressee,
@@ -153,10 +154,14 @@ def _job_fields(written: WrittenScript | Planned) -> dict:
     written = planned.written if planned else written
     script = written.script
     arms = dict(arms=bandit.arms_of(script), arm_context=planned.cluster, policy=planned.policy) if planned else {}
-    sound = ", ".join(x for x in [f"{script['music']['mood']} {script['music']['genre']} music",
-                                  script.get("sound", {}).get("ambience", "")] if x)
-    return dict(prompt=script_prompt(script), sound=sound, negative=script.get("negative", ""), seed=int(script["seed"]),
+    return dict(prompt=script_prompt(script), sound=_sound_of(script), negative=script.get("negative", ""), seed=int(script["seed"]),
                 family=script["format"], title=script["title"], fit=written.fit or None, script=script, **arms)
+
+
+def _sound_of(script: dict) -> str:
+    """The job's sound description: the music cue and the ambience."""
+    return ", ".join(x for x in [f"{script['music']['mood']} {script['music']['genre']} music",
+                                 script.get("sound", {}).get("ambience", "")] if x)
 
 
 def _params(aspect: str | None) -> dict:

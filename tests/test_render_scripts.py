@@ -209,3 +209,19 @@ def test_a_cancelled_storyboard_stops_rendering(settings):
     with pytest.raises(renderer.Cancelled):
         renderer.render_batch(spec, renderer.params_for(spec, {}), [item], progress)
     assert seen and max(seen) < 0.6  # it stopped soon after, not at the end
+
+
+def test_a_script_the_writer_accepts_is_one_the_job_accepts(make_user, settings):
+    """The writer passes over drafts the safety check refuses; it must read them exactly as the
+    job's own check does (prompt, sound and every text, cut into the same sentences), or a
+    draft it accepted is refused when queued and the viewer gets a 400 for a benign brief."""
+    from generation.planning import render_request_for_user
+
+    settings.RENDER_DAILY_QUOTA = 100
+    viewer = make_user()
+    briefs = ["a short film about a lighthouse keeper", "a ghost story for a stormy night", "a kid who is scared of the dark",
+              "a documentary about owls", "a musical about garlic bread", "a lullaby for a sleepy town"]
+    for n in range(24):
+        job, created = render_request_for_user(user=viewer, brief=f"{briefs[n % len(briefs)]}{' ' * (n // len(briefs))}")
+        assert created and job.state == RenderJob.State.QUEUED
+        RenderJob.objects.filter(pk=job.pk).update(state=RenderJob.State.CANCELLED)  # the next request is a new seed

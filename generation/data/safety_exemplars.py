@@ -236,6 +236,12 @@ BENIGN: list[str] = [
     "a kids' birthday party with balloons",
     "a parent teaching a child to ride a bike",
     "a school play with children in costumes",
+    # children in the stories the writer tells (a scared kid in a ghost story is not a minor in danger)
+    "a kid who is scared of the dark",
+    "a scared little boy hides under the blanket during a storm",
+    "a girl and her brother hear a strange noise in the old house at night",
+    "a bedtime ghost story about a friendly ghost and a brave child",
+    "kids whispering by candlelight on a camping trip",
     "a lullaby for a baby going to sleep",
     "a sex education class about puberty and biology",
     "a comedian doing an impression of a famous singer",
