@@ -95,6 +95,10 @@ def test_articles_plurals_and_agreement():
         "an adventurous film", "an hour", "a unicorn", "an oven", "an MRI", "a UFO", "a one-man band", "an apple"]
     assert g.article_errors("A adventurous documentary") and g.article_errors("an  oven") and not g.article_errors("An oven and a hat")
     assert [g.plural(w) for w in ["oven", "tomato", "berry", "bread", "wolf"]] == ["ovens", "tomatoes", "berries", "bread", "wolves"]
+    assert [g.comparative(w) for w in ["fast", "brave", "big", "happy", "bright", "good", "delicious", "roaring", "last-minute",
+                                       "clever", "tiny"]] == [
+        "faster", "braver", "bigger", "happier", "brighter", "better", "more delicious", "more roaring", "more last-minute",
+        "more clever", "tinier"]
     assert g.singular("snow leopards") == "snow leopard" and g.singular("butterflies") == "butterfly"
     assert g.agree("snow leopards", "pad along the ridge") == "pad along the ridge"
     assert g.agree("garlic bread", "rise in the oven") == "rises in the oven"

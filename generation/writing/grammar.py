@@ -139,6 +139,27 @@ def be(subject: str) -> str:
     return "are" if is_plural(subject) else "is"
 
 
+_COMPARATIVE = {"good": "better", "bad": "worse", "far": "farther", "little": "less", "many": "more", "much": "more"}
+
+
+def comparative(adj: str) -> str:
+    """"faster", "braver", "bigger", "happier", "more delicious": one-syllable adjectives (and
+    two-syllable ones in -y) take -er, the rest "more"; hyphenated and -ing/-ed forms "more"."""
+    word = adj.strip()
+    if word in _COMPARATIVE:
+        return _COMPARATIVE[word]
+    syllables = len(re.findall(r"[aeiouy]+", re.sub(r"(?<=[^aeiou])e$", "", word))) or 1
+    if "-" in word or " " in word or word.endswith(("ing", "ed")) or syllables > 2 or (syllables == 2 and not word.endswith("y")):
+        return f"more {word}"
+    if word.endswith("y") and len(word) > 2 and word[-2] not in "aeiou":
+        return word[:-1] + "ier"
+    if word.endswith("e"):
+        return word + "r"
+    if re.search(r"[^aeiou][aeiou][bdgmnpt]$", word) and syllables == 1:
+        return word + word[-1] + "er"
+    return word + "er"
+
+
 def capfirst(text: str) -> str:
     return text[:1].upper() + text[1:] if text else text
 

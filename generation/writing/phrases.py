@@ -132,7 +132,7 @@ LOGLINES = {
                       "{At_setting}, {lead_role} attempts to {task}, and it goes about as well as you'd expect."],
     "ambient": ["{Subject} and {setting}, slowly: a quiet loop.",
                 "A calm few moments {at_setting}, with {detail}."],
-    "explainer": ["Why {subject} {is} more {adj} than you think, in {n} facts.",
+    "explainer": ["Why {subject} {is} {more_adj} than you think, in {n} facts.",
                   "{Subject}, explained in three surprising facts."],
 }
 
@@ -221,7 +221,7 @@ LINES: dict[str, dict[str, list[list[tuple]]]] = {
                      [("narration", None, "How much do you really know about {subject}?")]],
         "part": [[("narration", None, "{Ordinal}: {fact}.")]],
         "answer": [[("narration", None, "Now you know. Next time you think of {subject}, you'll see {it} differently.")],
-                   [("narration", None, "Put it all together, and {subject} {is} even more {adj} than {they} {looks}.")]],
+                   [("narration", None, "Put it all together, and {subject} {is} even {more_adj} than {they} {looks}.")]],
     },
 }
 

@@ -262,7 +262,7 @@ def _slots(*, world: World, subject: str, setting: str, cast: list[dict], rng: r
         lead=lead["name"] if lead else "", Lead=lead["name"] if lead else "", role=lead["role"] if lead else "",
         lead_role=_name_role(lead), Lead_role=_name_role(lead),
         second=second["name"] if second else "someone", Second=second["name"] if second else "Everyone",
-        task=task, Task=g.title_case(task), adj=adjectives[0], adj2=adjectives[1 % len(adjectives)],
+        task=task, Task=g.title_case(task), adj=adjectives[0], more_adj=g.comparative(adjectives[0]), adj2=adjectives[1 % len(adjectives)],
         Adj=g.capfirst(adjectives[0]), ambience=world.ambience, addressee=addressee or "friends", n=n_steps,
     )
 
