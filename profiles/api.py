@@ -16,12 +16,12 @@ from rest_framework.response import Response
 from rest_framework.views import APIView
 from rest_framework_simplejwt.exceptions import TokenError
 from rest_framework_simplejwt.serializers import TokenObtainPairSerializer, TokenRefreshSerializer
-from rest_framework_simplejwt.tokens import RefreshToken
 from rest_framework_simplejwt.views import TokenObtainPairView, TokenRefreshView
 
 from core.api import ErrorSerializer, StrictBooleanField, StrictCharField, StrictFloatField, error_response
 from core.throttles import LoginThrottle, SignupThrottle
 from profiles import services
+from profiles.auth import RefreshToken
 from profiles.models import Interest, Profile
 from profiles.weights import WEIGHTS
 
@@ -110,6 +110,8 @@ def locked_out_response() -> Response:
 class LoginIn(TokenObtainPairSerializer):
     """simplejwt's fields, as typed: a trimmed username or password would be a 400 for input the
     schema allows; any other string is a 401 (no such user, or the wrong password)."""
+
+    token_class = RefreshToken  # carries the viewer's token generation (profiles/auth.py)
 
     def __init__(self, *args, **kwargs):
         super().__init__(*args, **kwargs)

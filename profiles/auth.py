@@ -1,28 +1,51 @@
-"""The API's authentication: simplejwt's access tokens, which also stop working once the
-viewer's password has changed (a blacklisted refresh token only stops new ones; an access
-token stolen before the change would otherwise work for the rest of its lifetime)."""
+"""The API's tokens: simplejwt's, carrying the viewer's token generation, so that a password
+change ends every access token issued before it at once (a blacklisted refresh token only
+stops new ones; an access token stolen before the change would otherwise work for the rest of
+its lifetime). The generation is a counter, not a time: a token issued in the same second as
+the change is on the right side of it."""
 
 from __future__ import annotations
 
-from datetime import UTC, datetime
-
+from django.db.models import F
 from drf_spectacular.contrib.rest_framework_simplejwt import SimpleJWTScheme
+from rest_framework_simplejwt import tokens
 from rest_framework_simplejwt.authentication import JWTAuthentication as _JWTAuthentication
 from rest_framework_simplejwt.exceptions import AuthenticationFailed
 
 from profiles.models import Profile
 
+GENERATION_CLAIM = "gen"
+
+
+def token_generation(user) -> int:
+    return Profile.objects.filter(user=user).values_list("token_generation", flat=True).first() or 0
+
+
+def token_generation_advance(*, user) -> None:
+    """Every token issued so far stops authenticating (called where refresh tokens are revoked)."""
+    if not Profile.objects.filter(user=user).update(token_generation=F("token_generation") + 1):
+        Profile.objects.get_or_create(user=user, defaults={"token_generation": 1})
+
+
+class RefreshToken(tokens.RefreshToken):
+    """A refresh token (and the access tokens made from it, which copy its claims) of the
+    viewer's current generation."""
+
+    @classmethod
+    def for_user(cls, user):
+        token = super().for_user(user)
+        token[GENERATION_CLAIM] = token_generation(user)
+        return token
+
 
 class JWTAuthentication(_JWTAuthentication):
     def get_user(self, validated_token):
         user = super().get_user(validated_token)
-        issued = validated_token.get("iat")
-        if issued is None:
-            raise AuthenticationFailed("Token has no issue time", code="token_not_valid")
-        # iat has whole seconds: a token is dead when it was issued in a second before the
-        # change (one issued later in the change's own second, a fresh log-in, lives).
-        cutoff = datetime.fromtimestamp(int(issued) + 1, tz=UTC)
-        if Profile.objects.filter(user=user, tokens_valid_after__gte=cutoff).exists():
+        try:
+            generation = int(validated_token.get(GENERATION_CLAIM, 0))
+        except (TypeError, ValueError):
+            raise AuthenticationFailed("Token has an invalid generation", code="token_not_valid") from None
+        if generation != token_generation(user):
             raise AuthenticationFailed("The password was changed: log in again", code="token_revoked")
         return user
 

@@ -13,8 +13,8 @@ class Profile(models.Model):
     # What a host in a made-for-you piece may call this viewer, only if they allowed it.
     display_name = models.CharField(max_length=40, blank=True)
     greet_by_name = models.BooleanField(default=False)
-    # Set when the password changes: API access tokens issued before it stop working (profiles/auth.py).
-    tokens_valid_after = models.DateTimeField(null=True, blank=True, editable=False)
+    # Advanced when the password changes: API tokens of an older generation stop working (profiles/auth.py).
+    token_generation = models.PositiveIntegerField(default=0, editable=False)
     created_at = models.DateTimeField(auto_now_add=True)
 
     def __str__(self) -> str:

@@ -324,7 +324,9 @@ def refresh_tokens_revoke(*, user) -> int:
     access tokens issued before now stop working too (profiles/auth.py)."""
     from rest_framework_simplejwt.token_blacklist.models import BlacklistedToken, OutstandingToken
 
-    Profile.objects.update_or_create(user=user, defaults={"tokens_valid_after": timezone.now()})
+    from profiles.auth import token_generation_advance
+
+    token_generation_advance(user=user)
     live = OutstandingToken.objects.filter(user=user, blacklistedtoken__isnull=True).values_list("pk", flat=True)
     revoked = BlacklistedToken.objects.bulk_create([BlacklistedToken(token_id=pk) for pk in live], ignore_conflicts=True)
     return len(revoked)

@@ -92,6 +92,15 @@ def _isolated(settings, tmp_path):
 
 
 @pytest.fixture
+def local_media(settings):
+    """Media on local disk for this test, whatever the run's storage (the real-services pass
+    runs on S3): the setting and the storage backend both."""
+    settings.USE_S3 = False
+    settings.STORAGES = {**settings.STORAGES, "default": {"BACKEND": "django.core.files.storage.FileSystemStorage"}}
+    return settings
+
+
+@pytest.fixture
 def broker():
     broker = dramatiq.get_broker()
     broker.flush_all()

@@ -10,7 +10,7 @@ import pytest
 from django.contrib.auth import get_user_model
 from django.core.cache import cache
 from rest_framework.test import APIClient
-from rest_framework_simplejwt.tokens import RefreshToken
+from profiles.auth import RefreshToken
 
 from generation.models import RenderJob, SafetyDecision
 

@@ -8,12 +8,13 @@ from datetime import timedelta
 import pytest
 from django.core.cache import cache
 from rest_framework.test import APIClient
-from rest_framework_simplejwt.tokens import AccessToken, RefreshToken
+from rest_framework_simplejwt.tokens import AccessToken
 
 from core import storage
 from generation.models import RenderJob, Video
 from generation.rendering import render_job_create, render_job_run
 from generation.services import videos_embed
+from profiles.auth import RefreshToken
 from profiles.models import Interaction, Interest
 
 pytestmark = pytest.mark.django_db(transaction=True)

@@ -17,7 +17,7 @@ def directives(response) -> dict[str, list[str]]:
     return {name: values for name, *values in (part.split() for part in header.split(";") if part.strip())}
 
 
-def test_the_feed_page_has_the_strict_policy(client, catalog, make_user):
+def test_the_feed_page_has_the_strict_policy(client, catalog, make_user, settings):
     from profiles.services import onboarding_apply
 
     viewer = make_user()
@@ -28,7 +28,10 @@ def test_the_feed_page_has_the_strict_policy(client, catalog, make_user):
     policy = directives(response)
     assert policy["default-src"] == ["'self'"]
     assert policy["script-src"] == ["'self'"] and policy["style-src"] == ["'self'"]
-    assert policy["img-src"] == ["'self'", "data:"] and policy["media-src"] == ["'self'"]
+    # Media and thumbnails also come from the S3 endpoint (or custom domain) where there is one.
+    assert policy["img-src"] == ["'self'", "data:", *settings.MEDIA_ORIGINS]
+    assert policy["media-src"] == ["'self'", *settings.MEDIA_ORIGINS]
+    assert bool(settings.MEDIA_ORIGINS) == settings.USE_S3
     assert policy["object-src"] == ["'none'"] and policy["frame-ancestors"] == ["'none'"]
     assert policy["form-action"] == ["'self'"] and policy["base-uri"] == ["'self'"]
     assert "unsafe" not in response["Content-Security-Policy"]

@@ -57,7 +57,9 @@ def test_evaluate_changes_nothing_and_beats_baselines_on_simulated_viewers(db, c
     call_command("simulate", "--users", "60", "--sessions", "5", "--page-size", "8", "--seed", "1",
                  "--policies", "random,popular")
     before = (Interaction.objects.count(), sorted(Interest.objects.values_list("id", "weight")))
-    call_command("evaluate", "--output", str(tmp_path / "report.json"))
+    # Tailor's weights are fitted on the validation split, as EASE's lambda is: each system gets
+    # its settings chosen where the test is not.
+    call_command("evaluate", "--fit", "--output", str(tmp_path / "report.json"))
     report = json.loads((tmp_path / "report.json").read_text())
     print(json.dumps(report))
     assert (Interaction.objects.count(), sorted(Interest.objects.values_list("id", "weight"))) == before
@@ -67,6 +69,7 @@ def test_evaluate_changes_nothing_and_beats_baselines_on_simulated_viewers(db, c
         for system in ("tailor", *baselines):
             assert set(report[split][system]) == {"hr_at_10", "ndcg_at_10", "coverage", "novelty_bits"}
     assert str(report["test"]["ease_lambda"]) in report["validation"]["ease_lambda_sweep_ndcg"]  # chosen on validation
+    assert report["fit"]["objective_ndcg"] == report["validation"]["tailor"]["ndcg_at_10"] >= report["fit"]["start_ndcg"]
     test = report["test"]
     # On these logs (random and popular feeds, ~220 viewers) the baselines are strong and a
     # viewer's hit is a coin of p~0.4: differences under ~0.03 are noise, and another CPU's

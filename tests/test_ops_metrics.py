@@ -6,7 +6,7 @@ import ipaddress
 import pytest
 from prometheus_client.parser import text_string_to_metric_families
 from rest_framework.test import APIClient
-from rest_framework_simplejwt.tokens import RefreshToken
+from profiles.auth import RefreshToken
 
 TOKEN = "metrics-token-0123456789abcdef"
 

@@ -18,9 +18,9 @@ call_command("migrate", verbosity=0)
 call_command("load_generation_data", verbosity=0)
 
 from django.contrib.auth import get_user_model  # noqa: E402
-from rest_framework_simplejwt.tokens import RefreshToken  # noqa: E402
 
 from generation.services import video_upsert, videos_embed  # noqa: E402
+from profiles.auth import RefreshToken  # noqa: E402
 from profiles.services import interaction_record, onboarding_apply, profile_ensure  # noqa: E402
 
 for n, title in enumerate(["Garlic bread at home", "The last signal from Europa", "Tomatoes on a balcony",

@@ -17,12 +17,15 @@ class Command(BaseCommand):
         parser.add_argument("--seed", type=int, default=0)
         parser.add_argument("--cold-share", type=float, default=0.15, help="share of items held out for the cold split (0: none)")
         parser.add_argument("--output", help="also write the report as JSON to this file")
+        parser.add_argument("--fit", action="store_true",
+                            help="rank the test and cold splits with weights fitted on the validation split, as "
+                                 "fit_ranker does (EASE's lambda is always chosen there); nothing is saved")
 
-    def handle(self, *args, k, max_users, seed, cold_share, output, **options):
+    def handle(self, *args, k, max_users, seed, cold_share, output, fit, **options):
         if not 0 <= cold_share < 1:
             raise CommandError("--cold-share must be at least 0 and below 1")
         try:
-            report = evaluate(k=k, max_users=max_users or None, seed=seed, cold_share=cold_share,
+            report = evaluate(k=k, max_users=max_users or None, seed=seed, cold_share=cold_share, fit=fit,
                               progress=lambda m: self.stderr.write(m))
         except ValueError as exc:
             raise CommandError(str(exc)) from None
