@@ -13,19 +13,19 @@ from dataclasses import dataclass
 import numpy as np
 
 WEIGHTS: dict[str, float] = {
-    # Defaults follow the measurement on public interaction data in issue #19: what a viewer
-    # does next is best predicted by the items next to what they did last (the sequence source
-    # is the strongest single signal there), and EASE blended beside it is the best system; the
-    # item-kNN and content signals add a little. Negative feedback keeps a clear weight; content
-    # relevance carries cold starts and new items. `fit_ranker` refits them on an operator's
-    # own history (validation split).
-    "relevance": 0.25,  # best interest cosine, scaled by that interest's importance
+    # Defaults follow the measurement on public interaction data in issue #19: the best system
+    # there was EASE and the sequence source (what viewers meet next to the last few items),
+    # each scaled per viewer, blended with equal weight; item-kNN and content add a little.
+    # Content relevance also carries newcomers, small catalogues and new items, and makes a
+    # like show on the next page. Negative feedback keeps a clear weight. `fit_ranker` refits
+    # them on an operator's own history (validation split).
+    "relevance": 0.5,  # best interest cosine, scaled by that interest's importance
     "collab": 0.5,  # item-item co-engagement votes from recent likes, scaled to [0, 1] per viewer
     "ease": 1.0,  # the long-term model (feed/ease.py) over the whole history, scaled to [0, 1] per viewer
-    "sequence": 2.0,  # votes of the last few items for what viewers meet next to them (feed/sequence.py), [0, 1]
+    "sequence": 1.0,  # votes of the last few items for what viewers meet next to them (feed/sequence.py), [0, 1]
     "popularity": 0.1,
     "freshness": 0.05,
-    "negative": -0.5,  # cosine to the nearest disliked/hidden/skipped item, above NEGATIVE_FLOOR
+    "negative": -1.0,  # cosine to the nearest disliked/hidden/skipped item, above NEGATIVE_FLOOR
     "agreement": 0.1,  # per extra source that proposed the item
     "made_for_you": 0.35,
     # Not a feature: how much MMR trades score for novelty on the page (1 - lambda).
