@@ -299,20 +299,69 @@ def _enjoyed_phrase(enjoyed: Iterable[str]) -> str:
     return ""
 
 
-def _draft(*, taste: np.ndarray, seed: int, n: int, parsed: Brief, fmt_arg: str | None, aspect: str,
-           duration_s: float | None, series: dict | None, addressee: str, enjoyed: list[str], world: World,
-           choices: dict | None = None) -> dict:
-    rng = random.Random(f"tailor-writer:{seed}:{n}")
-    choices = choices or {}
-    series_cast = (series or {}).get("cast") or None
-    series_world = (series or {}).get("world") or {}
+@dataclass
+class _Plan:
+    """What every shot of one draft is written from, chosen before the first shot."""
+
+    rng: random.Random
+    world: World
+    parsed: Brief
+    series: dict | None
+    fmt: str
+    tone: str
+    subject: str
+    setting: str
+    task: str
+    cast: list[dict]
+    beats: list[str]
+    steps: list[str]
+    slots: _Filler
+    meets_subject: bool
+    details: list[str]  # shuffled; each shot takes the next
+    facts: list[str]
+    actions: list[str]
+
+    @property
+    def spec(self) -> dict:
+        return P.FORMATS[self.fmt]
+
+    @property
+    def tone_spec(self) -> dict:
+        return P.TONES[self.tone]
+
+    @property
+    def lead(self) -> dict | None:
+        return self.cast[0] if self.cast else None
+
+    @property
+    def second(self) -> dict | None:
+        return self.cast[1] if len(self.cast) > 1 else None
+
+
+@dataclass
+class _Written:
+    """The shots and lines written so far, and what the next beat must know of them."""
+
+    shots: list[dict] = field(default_factory=list)
+    lines: list[dict] = field(default_factory=list)
+    used_alternatives: dict[str, set[int]] = field(default_factory=dict)
+    lyric_beat: int = 0
+    step_n: int = 0
+    part_n: int = 0
+    words_per_shot: list[float] = field(default_factory=list)
+    cameras_used: list[str] = field(default_factory=list)
+
+
+def _format_and_tone(*, taste: np.ndarray, world: World, parsed: Brief, fmt_arg: str | None, series: dict | None,
+                     choices: dict, rng: random.Random) -> tuple[str, str]:
     fmt = fmt_arg or parsed.format or (series or {}).get("format") or _choose_format(taste, world, rng)
     tone = (series or {}).get("tone") or _choose_tone(taste, world, fmt, rng)
     if choices.get("tone") in P.FORMAT_TONES.get(fmt, list(P.TONES)) and not (series or {}).get("tone"):
         tone = choices["tone"]
-    spec = P.FORMATS[fmt]
-    tone_spec = P.TONES[tone]
+    return fmt, tone
 
+
+def _subject_and_setting(world: World, parsed: Brief, series_world: dict, rng: random.Random) -> tuple[str, str]:
     # The first subject is the one the world's details and facts are written around.
     own_phrase = world.own_subject and world.subject != parsed.subject  # "snow leopard" -> the world's "snow leopards"
     subject = series_world.get("subject") or (parsed.subject and (world.subject if own_phrase else subject_in_prose(parsed)))
@@ -324,15 +373,23 @@ def _draft(*, taste: np.ndarray, seed: int, n: int, parsed: Brief, fmt_arg: str 
     setting = series_world.get("setting") or parsed.setting or rng.choice(settings)
     if parsed.subject and not parsed.setting and not series_world and world.borrowed and settings != list(world.settings):
         setting = subject  # the subject is a place ("a lonely lighthouse"): the story happens there
+    return subject, setting
+
+
+def _plan(*, taste: np.ndarray, seed: int, rng: random.Random, parsed: Brief, fmt_arg: str | None,
+          series: dict | None, addressee: str, world: World, choices: dict) -> _Plan:
+    """The format, tone, subject, setting and cast, and what the shots draw on (the rng's first calls)."""
+    series_cast = (series or {}).get("cast") or None
+    fmt, tone = _format_and_tone(taste=taste, world=world, parsed=parsed, fmt_arg=fmt_arg, series=series,
+                                 choices=choices, rng=rng)
+    subject, setting = _subject_and_setting(world, parsed, (series or {}).get("world") or {}, rng)
     task = parsed.task or world.task.format(subject=subject)
     if series_cast:
         cast = [dict(c, voice=dict(c["voice"])) for c in series_cast]
     else:
         cast = _cast(world, fmt, subject, rng, seed, subject_named=bool(parsed.subject))
-    lead = cast[0] if cast else None
-    second = cast[1] if len(cast) > 1 else None
 
-    beats = list(spec["beats"])
+    beats = list(P.FORMATS[fmt]["beats"])
     steps = list(world.steps)
     if world.borrowed and parsed.task and world.affinity < 0.5:  # the world's how-to is not this one
         steps = list(P.GENERIC_STEPS)
@@ -349,143 +406,186 @@ def _draft(*, taste: np.ndarray, seed: int, n: int, parsed: Brief, fmt_arg: str 
     rng.shuffle(details)
     rng.shuffle(facts)
     rng.shuffle(actions)
-    props_pool = list(world.props)
+    return _Plan(rng=rng, world=world, parsed=parsed, series=series, fmt=fmt, tone=tone, subject=subject, setting=setting,
+                 task=task, cast=cast, beats=beats, steps=steps, slots=slots, meets_subject=meets_subject,
+                 details=details, facts=facts, actions=actions)
 
-    def take(pool: list[str], fallback: list[str]) -> str:
-        if not pool:
-            pool.extend(fallback)
-        return pool.pop(0)
 
-    shots: list[dict] = []
-    lines: list[dict] = []
-    used_alternatives: dict[str, set[int]] = {}
-    lyric_beat = 0
-    step_n = 0
-    part_n = 0
-    words_per_shot: list[float] = []
-    cameras_used: list[str] = []
+def _take(pool: list[str], fallback: list[str]) -> str:
+    if not pool:
+        pool.extend(fallback)
+    return pool.pop(0)
+
+
+def _beat_lines(plan: _Plan, out: _Written, index: int, beat: str) -> list[tuple[str, str, str]]:
+    """The beat's (kind, who, template) lines."""
+    rng, world, fmt = plan.rng, plan.world, plan.fmt
+    # Lines: a beat's alternatives, never the same one twice in a script (but a chorus repeats).
+    alternatives = P.LINES[fmt].get(beat, [[]])
+    if beat == "chorus" and "chorus" in out.used_alternatives:
+        choice = next(iter(out.used_alternatives["chorus"]))
+    elif fmt == "host" and beat == "topic" and "topic" not in out.used_alternatives:
+        choice = 0  # the first topic line introduces the subject
+    else:
+        free = [i for i in range(len(alternatives)) if i not in out.used_alternatives.get(beat, set())] or list(range(len(alternatives)))
+        choice = rng.choice(free)
+    out.used_alternatives.setdefault(beat, set()).add(choice)
+    chosen_lines = list(alternatives[choice])
+    if plan.meets_subject and beat in P.MEETS_SUBJECT_LINES:  # the brief's subject walks into the story
+        chosen_lines = list(P.MEETS_SUBJECT_LINES[beat])
+    if world.borrowed and any("{fact}" in t.lower() for _, _, t in chosen_lines):
+        # The world's facts are about its own subjects, not about one it lends itself to.
+        factless = [alt for alt in alternatives if alt and not any("{fact}" in t.lower() for _, _, t in alt)]
+        chosen_lines = list(P.BORROWED_LINES.get(beat) or (rng.choice(factless) if factless else []))
+    if fmt == "musical" and index == len(plan.beats) - 1:
+        chosen_lines.append(("dialogue", "lead", rng.choice(P.TAGLINES.get(world.topic, P.TAGLINES["default"]))))
+    return chosen_lines
+
+
+def _beat_slots(plan: _Plan, out: _Written, beat: str, chosen_lines: list[tuple[str, str, str]]) -> dict:
+    """The phrase slots for this beat: the next detail, fact (where a line tells one) and action."""
+    world = plan.world
+    if not plan.details and beat in ("reveal", "wide", "answer", "payoff"):
+        plan.details.append(f"a last wide view of {plan.setting}")  # close on the place, not a repeated detail
+    detail = _take(plan.details, list(world.details))
+    # A fact is spent only where a line says it, so none is told twice.
+    uses_fact = any("{fact}" in t or "{Fact}" in t for _, _, t in chosen_lines)
+    fact = _take(plan.facts, list(world.facts)) if uses_fact else ""
+    action = _take(plan.actions, list(world.actions))
+    beat_slots = dict(plan.slots, detail=detail, Detail=g.capfirst(detail), fact=fact, Fact=g.capfirst(fact), action=action)
+    steps, step_n = plan.steps, out.step_n
+    if beat == "step":
+        beat_slots.update(step=steps[step_n], Ordinal=P.ORDINALS[min(step_n, 3)] if step_n < len(steps) - 1 else "Finally")
+    if beat == "part":
+        beat_slots.update(Ordinal=P.EXPLAINER_ORDINALS[out.part_n])
+    if plan.fmt == "comedy_sketch":
+        beat_slots.update(step=plan.rng.choice(steps))
+    return beat_slots
+
+
+def _lines_write(plan: _Plan, out: _Written, index: int, beat: str, chosen_lines: list[tuple[str, str, str]],
+                 beat_slots: dict) -> tuple[list[str], float]:
+    """Appends the beat's lines; returns who speaks and the seconds the lines take."""
+    lead, second, series = plan.lead, plan.second, plan.series
+    speakers: list[str] = []
+    shot_words = 0.0
+    for kind, who, template in chosen_lines:
+        if beat == "verse" or beat == "verse2" or beat == "chorus":
+            template = template.replace("{Bare} {has}", "{Lyr} {has}").replace("{Bare} {is}", "{Lyr} {is}")
+        person = {"lead": lead, "second": second}.get(who) if who else None
+        if who and person is None:
+            kind, person = "narration", None
+        if kind == "lyric":
+            text = _lyric(template, beat_slots)
+            line = {"shot": index, "kind": kind, "speaker": person["id"] if person else None, "text": text, "beat": out.lyric_beat}
+            out.lyric_beat += 1
+            shot_words += len(text.split()) / SUNG_WORDS_PER_S + LINE_GAP_S
+        else:
+            text = _fill(template, beat_slots)
+            line = {"shot": index, "kind": kind, "speaker": person["id"] if person else None, "text": text}
+            shot_words += len(text.split()) / WORDS_PER_S + LINE_GAP_S
+        if person and person["id"] not in speakers:
+            speakers.append(person["id"])
+        out.lines.append(line)
+    if index == 0 and series and int(series.get("episode", 1)) > 1 and series.get("previously"):
+        last = " ".join(str(series["previously"][-1]).split()).rstrip(".")
+        out.lines.insert(0, {"shot": 0, "kind": "narration", "speaker": None, "text": g.sentence(f"Previously: {last}")})
+        shot_words += len(last.split()) / WORDS_PER_S + 0.5
+    return speakers, shot_words
+
+
+def _on_screen(plan: _Plan, beat: str, speakers: list[str]) -> list[str]:
+    # Who is on screen, and what they do.
+    lead, second, fmt = plan.lead, plan.second, plan.fmt
+    on_screen = list(speakers)
+    if lead and fmt in ("short_film", "musical", "tutorial", "host", "comedy_sketch") and lead["id"] not in on_screen:
+        on_screen.insert(0, lead["id"])
+    if fmt == "explainer" and lead and beat in ("question", "answer") and lead["id"] not in on_screen:
+        on_screen.insert(0, lead["id"])
+    if second and beat in ("payoff", "punchline") and second["id"] not in on_screen:
+        on_screen.append(second["id"])
+    return on_screen
+
+
+def _verb(plan: _Plan, index: int, beat: str, beat_slots: dict) -> str:
+    fmt, lead, rng = plan.fmt, plan.lead, plan.rng
+    if fmt == "musical" and beat == "intro" and lead and _is_mascot(lead["role"]):
+        return rng.choice(P.MUSICAL_ACTIONS["intro"])
+    if fmt == "musical" and index == len(plan.beats) - 1:
+        return "strike a big final pose"
+    if fmt == "musical" and beat in P.MUSICAL_ACTIONS and beat != "intro":
+        return rng.choice(P.MUSICAL_ACTIONS[beat])
+    if fmt == "comedy_sketch":
+        return P.COMEDY_ACTIONS.get(beat, "try to {action}").format(action=beat_slots["action"])
+    if fmt == "tutorial" and beat == "step":
+        return f"show how to {beat_slots['step']}"
+    if fmt == "host" and beat == "greeting":
+        return "wave hello to the camera"
+    if fmt == "host" and beat == "signoff":
+        return "wave goodbye to the camera"
+    if fmt == "tutorial" and beat == "result":
+        return "hold up the finished result with a grin"
+    return beat_slots["action"]
+
+
+def _shot(plan: _Plan, out: _Written, index: int, beat: str, on_screen: list[str], verb: str, detail: str) -> dict:
+    rng, fmt, setting, subject = plan.rng, plan.fmt, plan.setting, plan.subject
+    people = [c for c in plan.cast if c["id"] in on_screen]
+    at_setting = located(setting)
+    if people:
+        doer = people[0]
+        action_text = f"{doer['name']} {g.third_person(verb)}"
+        core = f"{doer['look']} {g.third_person(verb)}"
+        if len(people) > 1:
+            action_text += f", with {' and '.join(p['name'] for p in people[1:])}"
+            core += f", beside {' and '.join(p['look'] for p in people[1:])}"
+        if plan.meets_subject and beat in P.MEETS_SUBJECT_LINES:
+            core += f", face to face with {subject}"
+        elif fmt in ("documentary", "explainer", "host", "short_film") and beat in ("topic", "turn", "part"):
+            core += f"; {detail}"
+    else:
+        action_text = g.capfirst(detail)
+        core = f"{subject} {at_setting}: {detail}" if fmt in ("documentary", "explainer") else detail
+    kind = P.BEAT_KIND.get(beat, "middle")
+    options = [c for c in P.BEAT_CAMERAS[kind] if not out.cameras_used or c != out.cameras_used[-1]]
+    camera = rng.choice(options)
+    out.cameras_used.append(camera)
+    props_pool = list(plan.world.props)
+    props = rng.sample(props_pool, k=min(2, len(props_pool)))
+    where = "" if setting in core else f" {at_setting}"
+    prompt = (f"{plan.spec['style']}: {core}{where}. {g.capfirst(P.CAMERA_PHRASES[camera])}, {plan.tone_spec['light']}, "
+              f"{plan.tone} mood. {g.capfirst(g.join_and([g.some(p) for p in props]))} in view.")
+    transition = "cut" if index == 0 else rng.choice(plan.tone_spec["transitions"])
+    return {
+        "duration_s": 0.0, "setting": setting, "action": action_text, "camera": camera, "characters": on_screen,
+        "props": props, "transition": transition, "prompt": prompt,
+    }
+
+
+def _shots_write(plan: _Plan) -> _Written:
+    """One shot per beat, with its lines; the rng's calls beat by beat, in this order."""
+    out = _Written()
+    beats, spec = plan.beats, plan.spec
     for index, beat in enumerate(beats):
-        # Lines: a beat's alternatives, never the same one twice in a script (but a chorus repeats).
-        alternatives = P.LINES[fmt].get(beat, [[]])
-        if beat == "chorus" and "chorus" in used_alternatives:
-            choice = next(iter(used_alternatives["chorus"]))
-        elif fmt == "host" and beat == "topic" and "topic" not in used_alternatives:
-            choice = 0  # the first topic line introduces the subject
-        else:
-            free = [i for i in range(len(alternatives)) if i not in used_alternatives.get(beat, set())] or list(range(len(alternatives)))
-            choice = rng.choice(free)
-        used_alternatives.setdefault(beat, set()).add(choice)
-        chosen_lines = list(alternatives[choice])
-        if meets_subject and beat in P.MEETS_SUBJECT_LINES:  # the brief's subject walks into the story
-            chosen_lines = list(P.MEETS_SUBJECT_LINES[beat])
-        if world.borrowed and any("{fact}" in t.lower() for _, _, t in chosen_lines):
-            # The world's facts are about its own subjects, not about one it lends itself to.
-            factless = [alt for alt in alternatives if alt and not any("{fact}" in t.lower() for _, _, t in alt)]
-            chosen_lines = list(P.BORROWED_LINES.get(beat) or (rng.choice(factless) if factless else []))
-        if fmt == "musical" and index == len(beats) - 1:
-            chosen_lines.append(("dialogue", "lead", rng.choice(P.TAGLINES.get(world.topic, P.TAGLINES["default"]))))
-        if not details and beat in ("reveal", "wide", "answer", "payoff"):
-            details.append(f"a last wide view of {setting}")  # close on the place, not a repeated detail
-        detail = take(details, list(world.details))
-        # A fact is spent only where a line says it, so none is told twice.
-        uses_fact = any("{fact}" in t or "{Fact}" in t for _, _, t in chosen_lines)
-        fact = take(facts, list(world.facts)) if uses_fact else ""
-        action = take(actions, list(world.actions))
-        beat_slots = dict(slots, detail=detail, Detail=g.capfirst(detail), fact=fact, Fact=g.capfirst(fact), action=action)
+        chosen_lines = _beat_lines(plan, out, index, beat)
+        beat_slots = _beat_slots(plan, out, beat, chosen_lines)
+        speakers, shot_words = _lines_write(plan, out, index, beat, chosen_lines, beat_slots)
+        on_screen = _on_screen(plan, beat, speakers)
+        verb = _verb(plan, index, beat, beat_slots)
+        out.shots.append(_shot(plan, out, index, beat, on_screen, verb, beat_slots["detail"]))
+        floor = spec["seconds"] / len(beats) * (1.0 if plan.fmt == "ambient" else 0.6)
+        out.words_per_shot.append(max(floor, shot_words + SHOT_OVERHEAD_S + (TITLE_CARD_S if index == 0 else 0.0)))
         if beat == "step":
-            beat_slots.update(step=steps[step_n], Ordinal=P.ORDINALS[min(step_n, 3)] if step_n < len(steps) - 1 else "Finally")
+            out.step_n += 1
         if beat == "part":
-            beat_slots.update(Ordinal=P.EXPLAINER_ORDINALS[part_n])
-        if fmt == "comedy_sketch":
-            beat_slots.update(step=rng.choice(steps))
-        speakers: list[str] = []
-        shot_words = 0.0
-        for kind, who, template in chosen_lines:
-            if beat == "verse" or beat == "verse2" or beat == "chorus":
-                template = template.replace("{Bare} {has}", "{Lyr} {has}").replace("{Bare} {is}", "{Lyr} {is}")
-            person = {"lead": lead, "second": second}.get(who) if who else None
-            if who and person is None:
-                kind, person = "narration", None
-            if kind == "lyric":
-                text = _lyric(template, beat_slots)
-                line = {"shot": index, "kind": kind, "speaker": person["id"] if person else None, "text": text, "beat": lyric_beat}
-                lyric_beat += 1
-                shot_words += len(text.split()) / SUNG_WORDS_PER_S + LINE_GAP_S
-            else:
-                text = _fill(template, beat_slots)
-                line = {"shot": index, "kind": kind, "speaker": person["id"] if person else None, "text": text}
-                shot_words += len(text.split()) / WORDS_PER_S + LINE_GAP_S
-            if person and person["id"] not in speakers:
-                speakers.append(person["id"])
-            lines.append(line)
-        if index == 0 and series and int(series.get("episode", 1)) > 1 and series.get("previously"):
-            last = " ".join(str(series["previously"][-1]).split()).rstrip(".")
-            lines.insert(0, {"shot": 0, "kind": "narration", "speaker": None, "text": g.sentence(f"Previously: {last}")})
-            shot_words += len(last.split()) / WORDS_PER_S + 0.5
+            out.part_n += 1
+    out.shots[-1]["transition"] = "fade"
+    return out
 
-        # Who is on screen, and what they do.
-        on_screen = list(speakers)
-        if lead and fmt in ("short_film", "musical", "tutorial", "host", "comedy_sketch") and lead["id"] not in on_screen:
-            on_screen.insert(0, lead["id"])
-        if fmt == "explainer" and lead and beat in ("question", "answer") and lead["id"] not in on_screen:
-            on_screen.insert(0, lead["id"])
-        if second and beat in ("payoff", "punchline") and second["id"] not in on_screen:
-            on_screen.append(second["id"])
-        people = [c for c in cast if c["id"] in on_screen]
-        if fmt == "musical" and beat == "intro" and lead and _is_mascot(lead["role"]):
-            verb = rng.choice(P.MUSICAL_ACTIONS["intro"])
-        elif fmt == "musical" and index == len(beats) - 1:
-            verb = "strike a big final pose"
-        elif fmt == "musical" and beat in P.MUSICAL_ACTIONS and beat != "intro":
-            verb = rng.choice(P.MUSICAL_ACTIONS[beat])
-        elif fmt == "comedy_sketch":
-            verb = P.COMEDY_ACTIONS.get(beat, "try to {action}").format(action=action)
-        elif fmt == "tutorial" and beat == "step":
-            verb = f"show how to {beat_slots['step']}"
-        elif fmt == "host" and beat == "greeting":
-            verb = "wave hello to the camera"
-        elif fmt == "host" and beat == "signoff":
-            verb = "wave goodbye to the camera"
-        elif fmt == "tutorial" and beat == "result":
-            verb = "hold up the finished result with a grin"
-        else:
-            verb = action
-        at_setting = located(setting)
-        if people:
-            doer = people[0]
-            action_text = f"{doer['name']} {g.third_person(verb)}"
-            core = f"{doer['look']} {g.third_person(verb)}"
-            if len(people) > 1:
-                action_text += f", with {' and '.join(p['name'] for p in people[1:])}"
-                core += f", beside {' and '.join(p['look'] for p in people[1:])}"
-            if meets_subject and beat in P.MEETS_SUBJECT_LINES:
-                core += f", face to face with {subject}"
-            elif fmt in ("documentary", "explainer", "host", "short_film") and beat in ("topic", "turn", "part"):
-                core += f"; {detail}"
-        else:
-            action_text = g.capfirst(detail)
-            core = f"{subject} {at_setting}: {detail}" if fmt in ("documentary", "explainer") else detail
-        kind = P.BEAT_KIND.get(beat, "middle")
-        options = [c for c in P.BEAT_CAMERAS[kind] if not cameras_used or c != cameras_used[-1]]
-        camera = rng.choice(options)
-        cameras_used.append(camera)
-        props = rng.sample(props_pool, k=min(2, len(props_pool)))
-        where = "" if setting in core else f" {at_setting}"
-        prompt = (f"{spec['style']}: {core}{where}. {g.capfirst(P.CAMERA_PHRASES[camera])}, {tone_spec['light']}, {tone} mood. "
-                  f"{g.capfirst(g.join_and([g.some(p) for p in props]))} in view.")
-        transition = "cut" if index == 0 else rng.choice(tone_spec["transitions"])
-        shots.append({
-            "duration_s": 0.0, "setting": setting, "action": action_text, "camera": camera, "characters": on_screen,
-            "props": props, "transition": transition, "prompt": prompt,
-        })
-        floor = spec["seconds"] / len(beats) * (1.0 if fmt == "ambient" else 0.6)
-        words_per_shot.append(max(floor, shot_words + SHOT_OVERHEAD_S + (TITLE_CARD_S if index == 0 else 0.0)))
-        if beat == "step":
-            step_n += 1
-        if beat == "part":
-            part_n += 1
-    shots[-1]["transition"] = "fade"
 
+def _length_fit(out: _Written, duration_s: float | None, spec: dict) -> float:
+    """Drops lines until the piece fits, then times the shots; returns the piece's length."""
+    shots, lines, words_per_shot = out.shots, out.lines, out.words_per_shot
     # A piece runs at most DURATION_MAX_S: where the lines would need longer, the busiest shot
     # gives up its last line but one (a repeated chorus goes first), until they fit.
     limit = float(duration_s) if duration_s is not None else DURATION_MAX_S
@@ -511,47 +611,78 @@ def _draft(*, taste: np.ndarray, seed: int, n: int, parsed: Brief, fmt_arg: str 
         total = float(duration_s)
     for shot, seconds in zip(shots, _durations(words_per_shot, total)):
         shot["duration_s"] = seconds
+    return total
 
-    title_slots = dict(slots, Second=second["name"] if second else "Friends", Lead=lead["name"] if lead else _bare(subject),
-                       T=subject, TB=_bare(subject), Task=task)
+
+def _title(plan: _Plan) -> str:
+    fmt, subject, lead, second, parsed, series = plan.fmt, plan.subject, plan.lead, plan.second, plan.parsed, plan.series
+    title_slots = dict(plan.slots, Second=second["name"] if second else "Friends", Lead=lead["name"] if lead else _bare(subject),
+                       T=subject, TB=_bare(subject), Task=plan.task)
     subject_words = set(re.findall(r"[a-z]+", subject.lower()))
     titles = [t for t in P.TITLES[fmt] if ("{Lead}" not in t or lead) and ("{Second}" not in t or second)
               and not (set(re.findall(r"[a-z]+", re.sub(r"\{\w+\}", "", t).lower())) - g._SMALL) & subject_words] or P.TITLES[fmt][:1]
     if parsed.subject:  # a brief's subject is in its title
         titles = [t for t in titles if re.search(r"\{TB?\}|\{Task\}", t) and (fmt == "tutorial" or "{Task}" not in t)] or titles
-    title = g.title_case(rng.choice(titles).format_map(_Filler(title_slots)))
+    title = g.title_case(plan.rng.choice(titles).format_map(_Filler(title_slots)))
     if title.lower().strip(" .!?") == parsed.text.lower().strip(" .!?"):  # never the brief itself
         others = [t for t in titles if g.title_case(t.format_map(_Filler(title_slots))) != title]
         title = g.title_case((others or ["{TB}, Again"])[0].format_map(_Filler(title_slots)))
     if series:
         base = series.get("title") or title
         title = f"{base}, Episode {int(series.get('episode', 1))}"
-    logline_slots = dict(slots, detail=rng.choice(world.details), fact=rng.choice(world.facts))
+    return title
+
+
+def _logline(plan: _Plan) -> str:
+    rng, world, fmt, lead, second = plan.rng, plan.world, plan.fmt, plan.lead, plan.second
+    logline_slots = dict(plan.slots, detail=rng.choice(world.details), fact=rng.choice(world.facts))
     loglines = [t for t in P.LOGLINES[fmt] if ("{lead" not in t.lower() or lead) and ("{second}" not in t.lower() or second)]
     if fmt == "musical" and lead and _is_mascot(lead["role"]):
         loglines = P.MASCOT_LOGLINES
-    if meets_subject and lead:
+    if plan.meets_subject and lead:
         loglines = P.MEETS_SUBJECT_LOGLINES
-    logline = _fill(rng.choice(loglines or ["A short piece about {subject} {at_setting}."]), logline_slots)
+    return _fill(rng.choice(loglines or ["A short piece about {subject} {at_setting}."]), logline_slots)
 
+
+def _music(plan: _Plan, choices: dict) -> dict:
+    rng, world, tone_spec = plan.rng, plan.world, plan.tone_spec
     low, high = tone_spec["tempo"]
     music = {"genre": rng.choice(world.music), "mood": tone_spec["mood"], "tempo_bpm": rng.randint(low, high),
              "key": rng.choice(tone_spec["keys"])}
-    if fmt == "musical" and world.music[0] not in ("broadway",) and rng.random() < 0.3:
+    if plan.fmt == "musical" and world.music[0] not in ("broadway",) and rng.random() < 0.3:
         music["genre"] = "broadway"
     if choices.get("music") in world.music:
         music["genre"] = choices["music"]
+    return music
+
+
+def _draft(*, taste: np.ndarray, seed: int, n: int, parsed: Brief, fmt_arg: str | None, aspect: str,
+           duration_s: float | None, series: dict | None, addressee: str, enjoyed: list[str], world: World,
+           choices: dict | None = None) -> dict:
+    # One rng for the whole draft: the steps below draw from it in this order, so the same seed
+    # writes the same script.
+    rng = random.Random(f"tailor-writer:{seed}:{n}")
+    choices = choices or {}
+    plan = _plan(taste=taste, seed=seed, rng=rng, parsed=parsed, fmt_arg=fmt_arg, series=series, addressee=addressee,
+                 world=world, choices=choices)
+    fmt, cast, lead = plan.fmt, plan.cast, plan.lead
+    out = _shots_write(plan)
+    total = _length_fit(out, duration_s, plan.spec)
+    title = _title(plan)
+    logline = _logline(plan)
+    music = _music(plan, choices)
     pace = VOICE_PACES.get(choices.get("voice", ""))
-    if pace and not series_cast:
+    if pace and not (series or {}).get("cast"):
         for member in cast:
             member["voice"]["rate"] = round(pace, 2)
     sound = {"ambience": world.ambience, "effects": rng.sample(list(world.effects), k=min(2, len(world.effects)))}
+    lines = out.lines
     script = {
-        "version": SCRIPT_VERSION, "title": title, "logline": logline, "format": fmt, "tone": tone,
+        "version": SCRIPT_VERSION, "title": title, "logline": logline, "format": fmt, "tone": plan.tone,
         "duration_s": total, "aspect": aspect,
-        "world": {"subject": subject, "setting": setting, "family": world.id},
-        "cast": cast, "shots": shots, "lines": lines, "music": music, "sound": sound,
-        "negative": spec["negative"], "seed": rng.randrange(2**31),
+        "world": {"subject": plan.subject, "setting": plan.setting, "family": world.id},
+        "cast": cast, "shots": out.shots, "lines": lines, "music": music, "sound": sound,
+        "negative": plan.spec["negative"], "seed": rng.randrange(2**31),
         "series": None,
     }
     if addressee:
