@@ -30,7 +30,7 @@ from profiles.models import Interaction
 
 POOL_MAX = 20_000  # the newest cold items considered; scored with one matrix product
 HISTORY = 300  # most recent events per viewer the model is fitted on
-RIDGE_ALPHA = 5.0  # a viewer has a few hundred items against 384 dimensions: 1 overfits them
+RIDGE_ALPHA = 5.0  # regularises a viewer's few hundred items against 384 dimensions (not tuned here)
 SAMPLED_NEGATIVE = -0.5  # target of an item the viewer was only exposed to (shown, or popular)
 
 
