@@ -273,9 +273,10 @@ def _made_for_you(ids: list[int], flags: np.ndarray) -> np.ndarray:
     from generation.bandit import piece_multipliers
 
     out = flags.astype(np.float32)
-    if out.any():
-        multiplier = piece_multipliers(ids[i] for i in np.flatnonzero(flags))
-        for i in np.flatnonzero(flags):
+    made = np.flatnonzero(flags)
+    if len(made):
+        multiplier = piece_multipliers(ids[i] for i in made)
+        for i in made:
             out[i] = multiplier.get(ids[i], 1.0)
     return out
 

@@ -25,10 +25,10 @@ from core.vec import from_bytes, normalize
 from generation import bandit, renderer
 from generation.composer import brief_clean
 from generation.models import RenderJob, Video
-from generation.rendering import RenderBlocked, render_job_create
+from generation.rendering import RenderBlocked, render_job_create, script_job_texts
 from generation.safety import safety_check, safety_check_texts
 from generation.sharing import sharing_plan
-from generation.writing import WrittenScript, script_prompt, script_texts, script_write_llm, script_write_scored, series_next
+from generation.writing import WrittenScript, script_prompt, script_write_llm, script_write_scored, series_next
 
 logger = logging.getLogger("tailor.planning")
 
@@ -79,9 +79,9 @@ def script_for(*, taste: np.ndarray, seed: int, brief: str = "", aspect: str | N
     aspect = aspect or settings.RENDER_ASPECT
     addressee, enjoyed = _viewer_context(user)
 
-    def safe(script: dict) -> bool:  # the very texts render_job_create checks, cut into the same sentences
-        return safety_check_texts(texts=[script_prompt(script), _sound_of(script), *script_texts(script)], kind="script",
-                                  user=user).allowed
+    def safe(script: dict) -> bool:  # exactly what render_job_create will check
+        texts = script_job_texts(prompt=script_prompt(script), sound=_sound_of(script), script=script)
+        return safety_check_texts(texts=texts, kind="script", user=user).allowed
 
     def built_in() -> WrittenScript:
         return script_write_scored(taste=taste, seed=seed, brief=brief, aspect=aspect, series=series, addressee=addressee,

@@ -55,6 +55,15 @@ def render_key(*, prompt: str, sound: str, negative: str, model: str, seed: int,
     return hashlib.sha256(payload.encode()).hexdigest()
 
 
+def script_job_texts(*, prompt: str, sound: str, script: dict) -> list[str]:
+    """What the safety check reads of a scripted job: its prompt, its sound and every text of
+    the script, in this order (the writer checks its drafts with the same list, so a draft it
+    accepts is never refused when queued)."""
+    from generation.writing import script_texts
+
+    return [prompt, sound, *script_texts(script)]
+
+
 def render_job_create(
     *, prompt: str, sound: str = "", negative: str = "", seed: int, model: str | None = None, params: dict | None = None,
     user=None, audience=(), purpose: str = RenderJob.Purpose.REQUEST, brief: str = "", family: str = "",
@@ -72,10 +81,10 @@ def render_job_create(
     if not prompt.strip():
         raise ValidationError({"prompt": "must not be empty"})
     if script:
-        from generation.writing import script_texts, script_validate
+        from generation.writing import script_validate
 
         script = script_validate(script)
-        decision = safety_check_texts(texts=[prompt, sound, *script_texts(script)], kind="script", user=user)
+        decision = safety_check_texts(texts=script_job_texts(prompt=prompt, sound=sound, script=script), kind="script", user=user)
     else:
         decision = safety_check(text=f"{prompt}\n{sound}", kind="prompt", user=user)
     if not decision.allowed:

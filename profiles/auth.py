@@ -6,7 +6,6 @@ the change is on the right side of it."""
 
 from __future__ import annotations
 
-from django.db.models import F
 from drf_spectacular.contrib.rest_framework_simplejwt import SimpleJWTScheme
 from rest_framework_simplejwt import tokens
 from rest_framework_simplejwt.authentication import JWTAuthentication as _JWTAuthentication
@@ -19,12 +18,6 @@ GENERATION_CLAIM = "gen"
 
 def token_generation(user) -> int:
     return Profile.objects.filter(user=user).values_list("token_generation", flat=True).first() or 0
-
-
-def token_generation_advance(*, user) -> None:
-    """Every token issued so far stops authenticating (called where refresh tokens are revoked)."""
-    if not Profile.objects.filter(user=user).update(token_generation=F("token_generation") + 1):
-        Profile.objects.get_or_create(user=user, defaults={"token_generation": 1})
 
 
 class RefreshToken(tokens.RefreshToken):

@@ -324,9 +324,8 @@ def refresh_tokens_revoke(*, user) -> int:
     access tokens issued before now stop working too (profiles/auth.py)."""
     from rest_framework_simplejwt.token_blacklist.models import BlacklistedToken, OutstandingToken
 
-    from profiles.auth import token_generation_advance
-
-    token_generation_advance(user=user)
+    profile_ensure(user=user)  # every API token carries the generation (profiles/auth.py): advancing it ends them
+    Profile.objects.filter(user=user).update(token_generation=F("token_generation") + 1)
     live = OutstandingToken.objects.filter(user=user, blacklistedtoken__isnull=True).values_list("pk", flat=True)
     revoked = BlacklistedToken.objects.bulk_create([BlacklistedToken(token_id=pk) for pk in live], ignore_conflicts=True)
     return len(revoked)
