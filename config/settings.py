@@ -384,8 +384,9 @@ FEED_POOL_TTL_S = env_int("TAILOR_FEED_POOL_TTL_S", 120, min_value=0, max_value=
 SEED_DEMO = env_bool("TAILOR_SEED_DEMO", True)
 # Cold items (feed/cold.py): slots per page for items with fewer than FEED_COLD_EVENTS events (1: none yet),
 # chosen by the viewer's content model; an item still cold after FEED_COLD_AUDIENCE impressions
-# had its fair audience and leaves the slots.
-FEED_COLD_SLOTS = env_int("TAILOR_FEED_COLD_SLOTS", 1, min_value=0, max_value=10)
+# had its fair audience and leaves the slots. Each slot costs warm hit rate: `evaluate` reports
+# both (measured on the simulator, per slot about 0.01 of a warm HR@10 of 0.45).
+FEED_COLD_SLOTS = env_int("TAILOR_FEED_COLD_SLOTS", 2, min_value=0, max_value=10)
 FEED_COLD_EVENTS = env_int("TAILOR_FEED_COLD_EVENTS", 1, min_value=1)
 FEED_COLD_AUDIENCE = env_int("TAILOR_FEED_COLD_AUDIENCE", 100, min_value=1)
 # Taste forgets: an interest's importance halves over this many days without events.

@@ -22,7 +22,7 @@ import math
 import random
 from collections import Counter, defaultdict
 from collections.abc import Callable
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 
 import numpy as np
 from django.contrib.auth import get_user_model
@@ -146,14 +146,17 @@ def _train(*, forget: Callable[[], None], viewers: list[int], replay: list[int],
 
 
 def _forget_after(split: dict[int, tuple[int, int]]) -> Callable[[], None]:
-    """Deletes each viewer's held-out event and everything from its time on."""
+    """Deletes each viewer's held-out event and everything after it, in the order the splits
+    read a history (time, then id: imported events often share a timestamp)."""
     def forget() -> None:
-        held = dict(Interaction.objects.filter(pk__in=[iid for iid, _ in split.values()]).values_list("user_id", "created_at"))
+        held = {user_id: (created, iid) for iid, user_id, created in
+                Interaction.objects.filter(pk__in=[iid for iid, _ in split.values()]).values_list("id", "user_id", "created_at")}
         viewers = list(held)
         for start in range(0, len(viewers), 200):
             cutoff = Q()
             for user_id in viewers[start : start + 200]:
-                cutoff |= Q(user_id=user_id, created_at__gte=held[user_id])
+                created, iid = held[user_id]
+                cutoff |= Q(user_id=user_id, created_at__gt=created) | Q(user_id=user_id, created_at=created, id__gte=iid)
             Interaction.objects.filter(cutoff).delete()
     return forget
 
@@ -251,29 +254,14 @@ def evaluate(
     n_items = Video.objects.filter(made_for__isnull=True).count()
     progress(f"evaluating {len(test)} viewers ({len(validation)} with a validation target) over {n_items} videos (k={k})")
     report: dict = {"videos": n_items, "viewers": len(test), "k": k}
-    chosen_weights = None
     try:
         with transaction.atomic():
             # 1. Validation: the second-to-last positive, with the test target and all after it gone.
-            lam = ease.DEFAULT_LAMBDA
+            lam, chosen_weights = ease.DEFAULT_LAMBDA, None
             if validation:
                 sid = transaction.savepoint()
-                progress("validation split")
-                viewers = list(validation)
-                forget_test, forget_validation = _forget_after(test), _forget_after(validation)
-                state = _train(forget=lambda: (forget_test(), forget_validation()), viewers=viewers,
-                               replay=viewers, progress=progress)
-                truth = {u: vid for u, (_, vid) in validation.items()}
-                lam, sweep = _choose_lambda(state, viewers, truth, k)
-                progress(f"EASE lambda {lam} (validation NDCG@{k} {sweep})")
-                prepared = _prepare_all(state, viewers, lam, k, progress)
-                if fit:
-                    objective = lambda w: _metrics(_rank(prepared, k, w), truth, state.popularity, 1, 1, k)[f"ndcg_at_{k}"]  # noqa: E731
-                    report["fit"] = {**_fit(objective, progress), "ease_lambda": lam}
-                    chosen_weights = report["fit"]["weights"]
-                report["validation"] = {**_report(state, _rank(prepared, k, chosen_weights), truth, viewers, k, lam, n_items),
-                                        "ease_lambda": lam, "ease_lambda_sweep_ndcg": sweep}
-                del prepared
+                lam, chosen_weights = _validate(report, test=test, validation=validation, k=k, fit=fit,
+                                                n_items=n_items, progress=progress)
                 transaction.savepoint_rollback(sid)
 
             # 2. Test: the last positive.
@@ -301,11 +289,83 @@ def evaluate(
     return report
 
 
+def _validate(report: dict, *, test: dict, validation: dict, k: int, fit: bool, n_items: int,
+              progress) -> tuple[float, dict[str, float] | None]:
+    """The validation split: chooses EASE's lambda and, with fit, the ranking weights, and
+    reports Tailor and the baselines on it (report["validation"], report["fit"]). Returns
+    (lambda, weights or None for the defaults)."""
+    progress("validation split")
+    viewers = list(validation)
+    forget_test, forget_validation = _forget_after(test), _forget_after(validation)
+    state = _train(forget=lambda: (forget_test(), forget_validation()), viewers=viewers, replay=viewers,
+                   progress=progress)
+    truth = {u: vid for u, (_, vid) in validation.items()}
+    lam, sweep = _choose_lambda(state, viewers, truth, k)
+    progress(f"EASE lambda {lam} (validation NDCG@{k} {sweep})")
+    prepared = _prepare_all(state, viewers, lam, k, progress)
+    chosen_weights = None
+    if fit:
+        objective = lambda w: _metrics(_rank(prepared, k, w), truth, state.popularity, 1, 1, k)[f"ndcg_at_{k}"]  # noqa: E731
+        report["fit"] = {**_fit(objective, progress), "ease_lambda": lam}
+        chosen_weights = report["fit"]["weights"]
+    report["validation"] = {**_report(state, _rank(prepared, k, chosen_weights), truth, viewers, k, lam, n_items),
+                            "ease_lambda": lam, "ease_lambda_sweep_ndcg": sweep}
+    return lam, chosen_weights
+
+
 def _cold_items(*, share: float, k: int, max_users: int | None, seed: int, lam: float, weights, progress) -> dict:
     """Share of viewers whose first page holds at least one held-out (never met) item they
-    engaged with positively, for Tailor and for a random and a content-only ranking."""
-    touched = sorted(set(Interaction.objects.values_list("video_id", flat=True).distinct()))
+    engaged with positively, for Tailor and for a random and a content-only ranking. Each
+    such viewer's last positive on an item still in the catalogue is held out too, with what
+    followed it: Tailor's warm HR@k with the cold slots in place, and without them (their cost)."""
     rng = random.Random(seed)
+    held, liked, viewers = _cold_split(share=share, max_users=max_users, rng=rng)
+    warm = _warm_targets(viewers, held)
+    forget_warm = _forget_after(warm)
+
+    def forget() -> None:
+        held_ids = sorted(held)
+        for start in range(0, len(held_ids), 500):
+            Interaction.objects.filter(video_id__in=held_ids[start : start + 500]).delete()
+        forget_warm()
+
+    all_users = sorted(set(Interaction.objects.values_list("user_id", flat=True).distinct()))
+    state = _train(forget=forget, viewers=viewers, replay=all_users, progress=progress)
+    viewers = [u for u in viewers if state.seen[u]]  # someone whose every event was on a held-out item has no history
+    prepared = _prepare_all(state, viewers, lam, k, progress)
+    ours = _rank(prepared, k, weights)
+    without_cold = _rank({u: replace(p, cold=[], cold_n=0) if p is not None else None for u, p in prepared.items()},
+                         k, weights)
+    del prepared
+    content, randomly = _content_only(viewers, state, k), {}
+    catalogue = sorted(Video.objects.filter(made_for__isnull=True, embedding__isnull=False).values_list("id", flat=True))
+    for user_id in viewers:
+        unseen = [v for v in catalogue if v not in state.seen[user_id]]
+        randomly[user_id] = rng.sample(unseen, min(k, len(unseen)))
+
+    def share_hit(recs):
+        hits = sum(1 for u in viewers if liked[u] & set(recs.get(u, [])[:k]))
+        return round(hits / max(len(viewers), 1), 4)
+
+    warm_viewers = [u for u in viewers if u in warm]
+
+    def warm_hr(recs):
+        hits = sum(1 for u in warm_viewers if warm[u][1] in recs.get(u, [])[:k])
+        return round(hits / max(len(warm_viewers), 1), 4)
+
+    return {
+        "held_out_items": len(held), "held_out_share": share, "viewers": len(viewers),
+        "cold_slots_per_page": _cold_slots(k),
+        "tailor": share_hit(ours), "content_only": share_hit(content), "random": share_hit(randomly),
+        "warm_viewers": len(warm_viewers), f"tailor_warm_hr_at_{k}": warm_hr(ours),
+        f"tailor_warm_hr_at_{k}_without_cold_slots": warm_hr(without_cold),
+    }
+
+
+def _cold_split(*, share: float, max_users: int | None, rng: random.Random) -> tuple[set[int], dict[int, set[int]], list[int]]:
+    """(held-out items, {viewer: held-out items they engaged with positively}, viewers): a share
+    of the items anyone touched, and the viewers (up to max_users) who liked one of them."""
+    touched = sorted(set(Interaction.objects.values_list("video_id", flat=True).distinct()))
     held = set(rng.sample(touched, max(1, int(share * len(touched)))))
     liked: dict[int, set[int]] = defaultdict(set)
     for user_id, vid, kind, fraction in Interaction.objects.filter(video_id__in=held).values_list(
@@ -313,22 +373,32 @@ def _cold_items(*, share: float, k: int, max_users: int | None, seed: int, lam: 
     ).iterator(chunk_size=20000):
         if _is_positive(kind, fraction):
             liked[user_id].add(vid)
-    all_users = sorted(set(Interaction.objects.values_list("user_id", flat=True).distinct()))
-    viewers = sorted(u for u in liked)
+    viewers = sorted(liked)
     if max_users and len(viewers) > max_users:
         viewers = sorted(rng.sample(viewers, max_users))
-    def forget() -> None:
-        held_ids = sorted(held)
-        for start in range(0, len(held_ids), 500):
-            Interaction.objects.filter(video_id__in=held_ids[start : start + 500]).delete()
+    return held, liked, viewers
 
-    state = _train(forget=forget, viewers=viewers, replay=all_users, progress=progress)
-    viewers = [u for u in viewers if state.seen[u]]  # someone whose every event was on a held-out item has no history
-    prepared = _prepare_all(state, viewers, lam, k, progress)
-    ours = _rank(prepared, k, weights)
-    del prepared
 
-    # Content-only: the mean vector of what the viewer engaged with positively, over the whole catalogue.
+def _warm_targets(viewers: list[int], held: set[int]) -> dict[int, tuple[int, int]]:
+    """{viewer: (interaction id, video id)} of each viewer's last new positive on an item that is
+    not held out, where they have an earlier one to learn from."""
+    by_user: dict[int, list[tuple]] = defaultdict(list)
+    for start in range(0, len(viewers), 500):
+        for user_id, iid, vid, kind, fraction in (
+            Interaction.objects.filter(user_id__in=viewers[start : start + 500]).exclude(video_id__in=held)
+            .order_by("user_id", "created_at", "id").values_list("user_id", "id", "video_id", "kind", "watch_fraction")
+        ):
+            by_user[user_id].append((iid, vid, kind, fraction))
+    out = {}
+    for user_id, events in by_user.items():
+        pos = _last_new_positive(events)
+        if pos is not None:
+            out[user_id] = events[pos][:2]
+    return out
+
+
+def _content_only(viewers: list[int], state: _State, k: int) -> dict[int, list[int]]:
+    """The mean vector of what each viewer engaged with positively, ranked over the whole catalogue."""
     vectors = {vid: from_bytes(blob) for vid, blob in Video.objects.filter(made_for__isnull=True, embedding__isnull=False)
                .values_list("id", "embedding")}
     catalogue = np.array(sorted(vectors), np.int64)
@@ -339,7 +409,7 @@ def _cold_items(*, share: float, k: int, max_users: int | None, seed: int, lam: 
     ):
         if _is_positive(kind, fraction) and vid in vectors:
             positives[user_id].append(vid)
-    content, randomly = {}, {}
+    content = {}
     for user_id in viewers:
         seen = state.seen[user_id]
         if positives[user_id]:
@@ -348,18 +418,7 @@ def _cold_items(*, share: float, k: int, max_users: int | None, seed: int, lam: 
             content[user_id] = [int(catalogue[i]) for i in order[: k + len(seen)] if int(catalogue[i]) not in seen][:k]
         else:
             content[user_id] = []
-        unseen = [int(v) for v in catalogue if int(v) not in seen]
-        randomly[user_id] = rng.sample(unseen, min(k, len(unseen)))
-
-    def share_hit(recs):
-        hits = sum(1 for u in viewers if liked[u] & set(recs.get(u, [])[:k]))
-        return round(hits / max(len(viewers), 1), 4)
-
-    return {
-        "held_out_items": len(held), "held_out_share": share, "viewers": len(viewers),
-        "cold_slots_per_page": _cold_slots(k),
-        "tailor": share_hit(ours), "content_only": share_hit(content), "random": share_hit(randomly),
-    }
+    return content
 
 
 def _cold_slots(k: int) -> int:

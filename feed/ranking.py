@@ -8,7 +8,6 @@ close to something the viewer disliked or hid sinks far below a neutral one.
 from __future__ import annotations
 
 import math
-from dataclasses import dataclass
 
 import numpy as np
 
@@ -35,15 +34,6 @@ NOT_FEATURES = frozenset({"diversity"})
 NEGATIVE_FLOOR = 0.35
 _active: list[dict[str, float]] = []  # overrides: fitted weights, or a trial during a fit
 FRESH_HALF_LIFE_DAYS = 14.0
-
-
-@dataclass
-class Scored:
-    video_id: int
-    score: float
-    source: str
-    reason: str
-    features: dict[str, float]
 
 
 def features_for(

@@ -203,7 +203,6 @@ def prepare_for_user(
     interests = list(Interest.objects.filter(user=user))
     seen = seen_video_ids(user=user)
     excluded = set(exclude) | seen
-    rng = random.Random(seed)
     if interests:
         ivecs = np.vstack([from_bytes(i.vector) for i in interests])
         iweights = np.array([max(i.weight, 1e-3) for i in interests], dtype=np.float32)
@@ -212,15 +211,10 @@ def prepare_for_user(
 
     # 1. Retrieve from every source (or take the session's pool), then filter: seen, hidden,
     #    disliked, served earlier in the session, other viewers' private renders.
-    stamp = _taste_stamp(interests, seen)
-    pool = _pool_get(pool_key) if pool_key else None
-    if pool is None or pool.stamp != stamp or len(pool.ids) - int(np.isin(pool.ids, list(excluded)).sum()) < 2 * k:
-        pool = _retrieve(user=user, index=index, interests=interests, ivecs=ivecs, iweights=iweights, excluded=excluded,
-                         seen=seen, include_generated=include_generated, stamp=stamp)
-        if pool_key:
-            _pool_set(pool_key, pool)
+    pool = _pool_for(user=user, index=index, interests=interests, ivecs=ivecs, iweights=iweights, excluded=excluded,
+                     seen=seen, k=k, include_generated=include_generated, pool_key=pool_key)
     if explore_slots:
-        explore = sources.explore_candidates(index=index, rng=rng)
+        explore = sources.explore_candidates(index=index, rng=random.Random(seed))
         known = set(pool.ids.tolist())
         fresh = [vid for vid in explore if vid not in known and vid not in excluded]
         pool = pool.extended(explore, _rows(user=user, ids=fresh, index=index, include_generated=include_generated))
@@ -228,19 +222,50 @@ def prepare_for_user(
     if not len(keep):
         return None
     ids = pool.ids[keep].tolist()
-    source_scores = pool.scores[keep]
-    has = ~np.isnan(source_scores)
+    has = ~np.isnan(pool.scores[keep])
 
     # 2. Features from every source.
     vectors = index.vectors(ids)
+    feats = _features(user=user, pool=pool, keep=keep, ids=ids, has=has, vectors=vectors, ivecs=ivecs,
+                      iweights=iweights, dim=index.dim)
+
+    # 3. Cold slots: items too new for any collaborative source, chosen by the viewer's
+    #    content model (feed/cold.py), on every page including the first (so `recommend` too).
+    cold_n = min(settings.FEED_COLD_SLOTS, k)
+    picks = cold.cold_picks(
+        user=user, index=index, exclude=excluded, n=2 * cold_n,
+        model=cold.viewer_model(user=user, dim=index.dim, fallback=ivecs, seed=seed) if cold_n else None,
+    )
+    return Prepared(ids=ids, feats=feats, vectors=vectors, has=has,
+                    explore_only=has[:, _COL["explore"]] & (has.sum(axis=1) == 1),
+                    reasons=pool.reasons[keep], texts=pool.texts, cold=picks, cold_n=cold_n)
+
+
+def _pool_for(*, user, index, interests, ivecs, iweights, excluded: set[int], seen: set[int], k: int,
+              include_generated: bool, pool_key: str | None) -> _Pool:
+    """The session's cached pool while it still serves (same taste, enough unseen left), else
+    a fresh retrieval (cached under pool_key for the next page)."""
+    stamp = _taste_stamp(interests, seen)
+    pool = _pool_get(pool_key) if pool_key else None
+    if pool is None or pool.stamp != stamp or len(pool.ids) - int(np.isin(pool.ids, list(excluded)).sum()) < 2 * k:
+        pool = _retrieve(user=user, index=index, interests=interests, ivecs=ivecs, iweights=iweights, excluded=excluded,
+                         seen=seen, include_generated=include_generated, stamp=stamp)
+        if pool_key:
+            _pool_set(pool_key, pool)
+    return pool
+
+
+def _features(*, user, pool: _Pool, keep: np.ndarray, ids: list[int], has: np.ndarray, vectors: np.ndarray,
+              ivecs: np.ndarray, iweights: np.ndarray, dim: int) -> dict[str, np.ndarray]:
+    """The ranking features of the kept candidates (feed/ranking.py)."""
     negatives = list(
         Interaction.objects.filter(user=user, kind__in=weights.NEGATIVE_KINDS, video__embedding__isnull=False)
         .order_by("-created_at")
         .values_list("video__embedding", flat=True)[:NEGATIVE_MEMORY]
     )
-    nvecs = np.vstack([from_bytes(b) for b in negatives]) if negatives else np.zeros((0, index.dim), np.float32)
-    stats = pool.stats[keep]
-    feats = ranking.features_for(
+    nvecs = np.vstack([from_bytes(b) for b in negatives]) if negatives else np.zeros((0, dim), np.float32)
+    stats, source_scores = pool.stats[keep], pool.scores[keep]
+    return ranking.features_for(
         item_vectors=vectors,
         interest_vectors=ivecs,
         interest_weights=iweights,
@@ -253,17 +278,6 @@ def prepare_for_user(
         ease=source_scores[:, _COL["ease"]],
         sequence=source_scores[:, _COL["sequence"]],
     )
-
-    # 3. Cold slots: items too new for any collaborative source, chosen by the viewer's
-    #    content model (feed/cold.py), on every page including the first (so `recommend` too).
-    cold_n = min(settings.FEED_COLD_SLOTS, k)
-    picks = cold.cold_picks(
-        user=user, index=index, exclude=excluded, n=2 * cold_n,
-        model=cold.viewer_model(user=user, dim=index.dim, fallback=ivecs, seed=seed) if cold_n else None,
-    )
-    return Prepared(ids=ids, feats=feats, vectors=vectors, has=has,
-                    explore_only=has[:, _COL["explore"]] & (has.sum(axis=1) == 1),
-                    reasons=pool.reasons[keep], texts=pool.texts, cold=picks, cold_n=cold_n)
 
 
 def _made_for_you(ids: list[int], flags: np.ndarray) -> np.ndarray:

@@ -103,6 +103,12 @@ def test_make_run_serves_a_personalized_feed(tmp_path):
         assert track, card
         with browser.opener.open(base + track[-1] if track[-1].startswith("/") else track[-1], timeout=30) as r:
             assert r.read().decode().startswith("WEBVTT")
+        # A newcomer reads progress and the admin password, not library internals: no Python
+        # warnings (TracerWarning, FutureWarning, ...) and no ONNX Runtime advice, from the
+        # first start through the first renders.
+        output = (tmp_path / "run.log").read_text()
+        noise = re.findall(r".*(?:\b[A-Z]\w*Warning\b|warnings\.warn|pre-processing|onnxruntime).*", output)
+        assert not noise, "\n".join(noise[:20])
     finally:
         os.killpg(proc.pid, signal.SIGTERM)
         proc.wait(30)
