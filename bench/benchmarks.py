@@ -172,36 +172,16 @@ def sequence_table() -> dict:
     """The sequence table (feed/sequence.py) as the import path fills it: events per second with
     its upserts, rows and bytes per pair in the database after the trim, the latency of one
     page's lookup, and the size at 1M items and 100M events extrapolated from those."""
-    from django.contrib.auth import get_user_model
-    from django.db import connection
-
-    from feed import ease, sequence
-    from feed.collaborative import NEIGHBOURS
+    from feed import sequence
     from feed.models import CoVisit
-    from generation.models import Video
-    from profiles.services import EventIn, interactions_ingest_bulk
+    from profiles.services import interactions_ingest_bulk
 
     n_items = int(os.environ.get("BENCH_SEQ_ITEMS", "20000"))
     n_events = int(os.environ.get("BENCH_SEQ_EVENTS", "200000"))
     n_users = max(n_events // 100, 1)
-    Video.objects.all().delete()
-    _load_catalog(_bench_catalog(n_items, seed=4))
-    ids = np.fromiter(Video.objects.order_by("id").values_list("id", flat=True), np.int64)
-    users = get_user_model().objects.bulk_create([get_user_model()(username=f"seq-{n}") for n in range(n_users)], batch_size=2000)
-    if users[0].pk is None:
-        users = list(get_user_model().objects.filter(username__startswith="seq-").order_by("id"))
-    # Each viewer walks the catalogue: mostly near where they just were (a Zipf-popular item
-    # now and then), as histories do, so pairs repeat across viewers as they do in real logs.
+    ids, users = _seq_catalog_and_viewers(n_items, n_users)
     rng = np.random.default_rng(5)
-    popular = rng.zipf(1.3, n_events) % n_items
-    events, now = [], time.time()
-    per_user = n_events // n_users
-    for u, user in enumerate(users):
-        position = int(popular[u])
-        for m in range(per_user):
-            position = int(popular[u * per_user + m]) if rng.random() < 0.3 else (position + int(rng.integers(-30, 31))) % n_items
-            events.append(EventIn(index=len(events), user=user, video=int(ids[position]), kind="view", watch_fraction=0.8,
-                                  at=_dt(now - 86400 + m * 60)))
+    events = _seq_walks(ids, users, n_items, n_events, n_users, rng)
     started = time.perf_counter()
     for start in range(0, len(events), 5000):
         interactions_ingest_bulk(events=events[start : start + 5000])
@@ -211,10 +191,7 @@ def sequence_table() -> dict:
     sequence.covisit_trim()
     trim_s = time.perf_counter() - started
     rows = CoVisit.objects.count()
-    with connection.cursor() as cursor:
-        cursor.execute("VACUUM")
-        cursor.execute("SELECT SUM(pgsize) FROM dbstat WHERE name IN (SELECT name FROM sqlite_master WHERE tbl_name = 'feed_covisit')")
-        table_bytes = cursor.fetchone()[0] or 0
+    table_bytes = _covisit_table_bytes()
     per_pair = table_bytes / max(rows, 1)
     samples = []
     viewers = rng.choice(len(users), 200)
@@ -223,24 +200,74 @@ def sequence_table() -> dict:
         started = time.perf_counter()
         sequence.covisit_scores(context=context)
         samples.append(time.perf_counter() - started)
+    return {
+        "items": n_items, "events": len(events), "viewers": n_users, "window": sequence.WINDOW, "keep_per_item": sequence.KEEP,
+        "ingest_events_per_s": round(len(events) / ingest_s, 1), "pairs_before_trim": rows_before, "pairs": rows,
+        "trim_s": round(trim_s, 2), "table_mb": round(table_bytes / 1e6, 1), "db_bytes_per_pair": round(per_pair, 1),
+        "lookup_context_items": sequence.CONTEXT, **{f"lookup_{k}": v for k, v in _percentiles(samples).items()},
+        "at_1m_items_100m_events": _seq_at_scale(per_pair),
+        "rss_mb": _rss_mb(),
+    }
+
+
+def _seq_catalog_and_viewers(n_items: int, n_users: int) -> tuple[np.ndarray, list]:
+    """A fresh catalogue of n_items (its ids in order) and n_users plain viewers."""
+    from django.contrib.auth import get_user_model
+
+    from generation.models import Video
+
+    Video.objects.all().delete()
+    _load_catalog(_bench_catalog(n_items, seed=4))
+    ids = np.fromiter(Video.objects.order_by("id").values_list("id", flat=True), np.int64)
+    users = get_user_model().objects.bulk_create([get_user_model()(username=f"seq-{n}") for n in range(n_users)], batch_size=2000)
+    if users[0].pk is None:
+        users = list(get_user_model().objects.filter(username__startswith="seq-").order_by("id"))
+    return ids, users
+
+
+def _seq_walks(ids: np.ndarray, users: list, n_items: int, n_events: int, n_users: int, rng: np.random.Generator) -> list:
+    """Each viewer walks the catalogue: mostly near where they just were (a Zipf-popular item
+    now and then), as histories do, so pairs repeat across viewers as they do in real logs."""
+    from profiles.services import EventIn
+
+    popular = rng.zipf(1.3, n_events) % n_items
+    events, now = [], time.time()
+    per_user = n_events // n_users
+    for u, user in enumerate(users):
+        position = int(popular[u])
+        for m in range(per_user):
+            position = int(popular[u * per_user + m]) if rng.random() < 0.3 else (position + int(rng.integers(-30, 31))) % n_items
+            events.append(EventIn(index=len(events), user=user, video=int(ids[position]), kind="view", watch_fraction=0.8,
+                                  at=_dt(now - 86400 + m * 60)))
+    return events
+
+
+def _covisit_table_bytes() -> int:
+    """The bytes SQLite gives the co-visit table and its indexes, after a VACUUM."""
+    from django.db import connection
+
+    with connection.cursor() as cursor:
+        cursor.execute("VACUUM")
+        cursor.execute("SELECT SUM(pgsize) FROM dbstat WHERE name IN (SELECT name FROM sqlite_master WHERE tbl_name = 'feed_covisit')")
+        return cursor.fetchone()[0] or 0
+
+
+def _seq_at_scale(per_pair: float) -> dict:
+    """The sequence table, EASE and item kNN sizes at 1M items and 100M events, from the bytes per pair measured."""
+    from feed import ease, sequence
+    from feed.collaborative import NEIGHBOURS
+
     # At scale the trim bounds the table by items x KEEP; between two trims (10 minutes) it can
     # grow by at most 2 x WINDOW rows per new event.
     big_items, big_events = 1_000_000, 100_000_000
     big_rows = min(big_items * sequence.KEEP, big_events * 2 * sequence.WINDOW)
     ease_items = min(big_items, ease.MAX_ITEMS)
     return {
-        "items": n_items, "events": len(events), "viewers": n_users, "window": sequence.WINDOW, "keep_per_item": sequence.KEEP,
-        "ingest_events_per_s": round(len(events) / ingest_s, 1), "pairs_before_trim": rows_before, "pairs": rows,
-        "trim_s": round(trim_s, 2), "table_mb": round(table_bytes / 1e6, 1), "db_bytes_per_pair": round(per_pair, 1),
-        "lookup_context_items": sequence.CONTEXT, **{f"lookup_{k}": v for k, v in _percentiles(samples).items()},
-        "at_1m_items_100m_events": {
-            "pairs_max": big_rows, "db_gb": round(big_rows * per_pair / 1e9, 1),
-            "as_arrays_gb": round(big_rows * 12 / 1e9, 1),  # int64 neighbour + float32 weight, if kept beside the index
-            "ease_items": ease_items, "ease_mb": round(ease_items * ease.NEIGHBOURS * 12 / 1e6, 1),
-            "ease_fit_dense_gb": round(ease_items**2 * 4 * 3 / 1e9, 1),  # X'X, its inverse and B, float32
-            "item_knn_mb": round(big_items * NEIGHBOURS * 12 / 1e6, 1),
-        },
-        "rss_mb": _rss_mb(),
+        "pairs_max": big_rows, "db_gb": round(big_rows * per_pair / 1e9, 1),
+        "as_arrays_gb": round(big_rows * 12 / 1e9, 1),  # int64 neighbour + float32 weight, if kept beside the index
+        "ease_items": ease_items, "ease_mb": round(ease_items * ease.NEIGHBOURS * 12 / 1e6, 1),
+        "ease_fit_dense_gb": round(ease_items**2 * 4 * 3 / 1e9, 1),  # X'X, its inverse and B, float32
+        "item_knn_mb": round(big_items * NEIGHBOURS * 12 / 1e6, 1),
     }
 
 
@@ -417,17 +444,10 @@ def feed_http() -> dict:
     WEB_CONCURRENCY=2 for 2 cores) over a catalogue of BENCH_HTTP_ITEMS items and BENCH_HTTP_USERS
     viewers. One client in sequence gives the latency percentiles, 8 concurrent clients the
     throughput; every response must be a 200 with a feed page; then each worker's memory."""
-    import gc
-    import random
-
     from django.conf import settings
-    from django.contrib.auth import BACKEND_SESSION_KEY, HASH_SESSION_KEY, SESSION_KEY, get_user_model
-    from django.contrib.sessions.backends.db import SessionStore
     from django.db import connections
 
     from bench import feed_http_flow as flow
-    from generation.models import Video
-    from profiles import indexes
 
     n_items = int(os.environ.get("BENCH_HTTP_ITEMS", "1000000"))
     n_users = int(os.environ.get("BENCH_HTTP_USERS", "100000"))
@@ -435,6 +455,63 @@ def feed_http() -> dict:
     n_clients, pages_per_session, per_client = 8, 10, 80  # per_client: viewers each client thread browses as
     root = Path(__file__).resolve().parent.parent
     build: dict[str, float] = {}
+
+    started = time.perf_counter()
+    viewers, index_kind, index_bytes = _http_data_build(n_items, n_users, build)
+    cookies = _http_sessions(30 + 2 * n_clients * per_client)  # sequential viewers, then warm-up and measured pools
+    sequential, warm, loaded = cookies[:30], cookies[30 : 30 + n_clients * per_client], cookies[30 + n_clients * per_client :]
+    build["build_s"] = round(time.perf_counter() - started, 1)
+    connections.close_all()
+
+    port = flow.free_port()
+    log_path = Path(settings.DATA_DIR) / "gunicorn.log"
+    out: dict = {"items": n_items, **viewers, "index_type": index_kind, "index_mb": round(index_bytes / 2**20, 1),
+                 "web": "gunicorn gthread, 2 workers x 4 threads", "page_size": settings.FEED_PAGE_SIZE,
+                 "database": "sqlite", "data_build": build}
+    proc = flow.gunicorn_start(root, port, log_path, workers=2)
+    try:
+        out.update(flow.wait_ready(port, proc, 2, index_bytes))
+        pids = flow.worker_pids(proc.pid)
+        # Warm-up: every worker serves feed pages (imports, templates, caches) before measuring.
+        flow.concurrent_clients(port, [warm[n::n_clients] for n in range(n_clients)], pages_per_session, 5)
+
+        seq = flow.one_client(port, sequential, pages_per_session)
+        out["one_client"] = _http_one_client(seq)
+
+        cpu_before = {p: flow.cpu_s(p) for p in pids}
+        load, elapsed = flow.concurrent_clients(port, [loaded[n::n_clients] for n in range(n_clients)], pages_per_session, seconds)
+        out["concurrent"] = _http_concurrent(load, elapsed, n_clients, pids, cpu_before)
+        if seq.error_samples or load.error_samples:
+            out["error_samples"] = (seq.error_samples + load.error_samples)[:5]
+        out["reconnects"] = seq.reconnects + load.reconnects
+        out["empty_pages"] = seq.empty_pages + load.empty_pages
+        out.update(_http_worker_memory(proc.pid, pids))
+    finally:
+        flow.gunicorn_stop(proc)
+
+    out["goals"] = _http_goals(out)
+    return out
+
+
+def _http_goals(out: dict) -> dict:
+    """The goals of issue #4 and whether this run met them."""
+    p99, rate, rss = out["one_client"].get("p99_ms"), out["concurrent"]["req_per_s"], out["max_worker_rss_mb"]
+    return {
+        "p99_ms": 50, "p99_met": p99 is not None and p99 <= 50,
+        "req_per_s": 150, "req_per_s_met": rate >= 150 and out["concurrent"]["error_rate"] == 0,
+        "rss_mb_per_worker": 3072, "rss_met": rss is not None and rss <= 3072,
+    }
+
+
+def _http_data_build(n_items: int, n_users: int, build: dict[str, float]) -> tuple[dict, str, int]:
+    """A fresh catalogue, the viewers and the item index file; seconds per step go to `build`.
+    Returns the viewers' figures and the index's kind and size in bytes."""
+    import gc
+
+    from django.conf import settings
+
+    from generation.models import Video
+    from profiles import indexes
 
     started = time.perf_counter()
     Video.objects.all().delete()  # earlier benchmarks in this run leave their own catalogues
@@ -457,11 +534,19 @@ def feed_http() -> dict:
     del index
     indexes.reset()
     gc.collect()
+    return viewers, index_kind, index_bytes
 
-    # Logged-in clients: a database session per viewer, as django.contrib.auth.login makes one.
+
+def _http_sessions(wanted: int) -> list[str]:
+    """Session keys for `wanted` logged-in clients: a database session per viewer, as
+    django.contrib.auth.login makes one; viewers are reused when there are fewer."""
+    import random
+
+    from django.contrib.auth import BACKEND_SESSION_KEY, HASH_SESSION_KEY, SESSION_KEY, get_user_model
+    from django.contrib.sessions.backends.db import SessionStore
+
     User = get_user_model()
     user_ids = list(User.objects.filter(username__startswith="viewer-").values_list("id", flat=True))
-    wanted = 30 + 2 * n_clients * per_client  # sequential viewers, then warm-up and measured pools
     picked = random.Random(10).sample(user_ids, min(wanted, len(user_ids)))
     picked = (picked * (wanted // len(picked) + 1))[:wanted]  # fewer viewers than that: reused
 
@@ -473,63 +558,48 @@ def feed_http() -> dict:
         s.create()
         return s.session_key
 
-    cookies = [cookie(uid) for uid in picked]
-    sequential, warm, loaded = cookies[:30], cookies[30 : 30 + n_clients * per_client], cookies[30 + n_clients * per_client :]
-    build["build_s"] = round(time.perf_counter() - started, 1)
-    connections.close_all()
+    return [cookie(uid) for uid in picked]
 
-    port = flow.free_port()
-    log_path = Path(settings.DATA_DIR) / "gunicorn.log"
-    out: dict = {"items": n_items, **viewers, "index_type": index_kind, "index_mb": round(index_bytes / 2**20, 1),
-                 "web": "gunicorn gthread, 2 workers x 4 threads", "page_size": settings.FEED_PAGE_SIZE,
-                 "database": "sqlite", "data_build": build}
-    proc = flow.gunicorn_start(root, port, log_path, workers=2)
-    try:
-        out.update(flow.wait_ready(port, proc, 2, index_bytes))
-        pids = flow.worker_pids(proc.pid)
-        # Warm-up: every worker serves feed pages (imports, templates, caches) before measuring.
-        flow.concurrent_clients(port, [warm[n::n_clients] for n in range(n_clients)], pages_per_session, 5)
 
-        seq = flow.one_client(port, sequential, pages_per_session)
-        everything = seq.first + seq.next
-        out["one_client"] = {
-            "requests": len(everything), "errors": seq.errors, **flow.pct(everything),
-            "first_page": {"requests": len(seq.first), **flow.pct(seq.first)},
-            "next_page": {"requests": len(seq.next), **flow.pct(seq.next)},
-        }
+def _http_one_client(seq) -> dict:
+    """The sequential client's figures: all requests, first pages and next pages."""
+    from bench import feed_http_flow as flow
 
-        cpu_before = {p: flow.cpu_s(p) for p in pids}
-        load, elapsed = flow.concurrent_clients(port, [loaded[n::n_clients] for n in range(n_clients)], pages_per_session, seconds)
-        cpu_used = sum(flow.cpu_s(p) - cpu_before[p] for p in pids)
-        done = load.first + load.next
-        out["concurrent"] = {
-            "clients": n_clients, "seconds": round(elapsed, 1), "requests": len(done), "errors": load.errors,
-            "error_rate": round(load.errors / max(1, len(done) + load.errors), 4),
-            "req_per_s": round(len(done) / elapsed, 1), **flow.pct(done),
-            "worker_cpu_ms_per_request": round(1000 * cpu_used / max(1, len(done)), 2),
-            "worker_cpu_share": {str(p): round(flow.cpu_s(p) - cpu_before[p], 1) for p in pids},
-        }
-        if seq.error_samples or load.error_samples:
-            out["error_samples"] = (seq.error_samples + load.error_samples)[:5]
-        out["reconnects"] = seq.reconnects + load.reconnects
-        out["empty_pages"] = seq.empty_pages + load.empty_pages
-
-        after = flow.worker_pids(proc.pid)
-        mem = {str(p): flow.proc_status_mb(p) for p in after}
-        out["worker_rss_mb"] = {p: m.get("VmRSS") for p, m in mem.items()}
-        out["worker_peak_rss_mb"] = {p: m.get("VmHWM") for p, m in mem.items()}
-        out["max_worker_rss_mb"] = max((m.get("VmHWM", 0.0) for m in mem.values()), default=None)
-        out["workers_recycled"] = sorted(set(pids) - set(after)) != []
-    finally:
-        flow.gunicorn_stop(proc)
-
-    p99, rate, rss = out["one_client"].get("p99_ms"), out["concurrent"]["req_per_s"], out["max_worker_rss_mb"]
-    out["goals"] = {
-        "p99_ms": 50, "p99_met": p99 is not None and p99 <= 50,
-        "req_per_s": 150, "req_per_s_met": rate >= 150 and out["concurrent"]["error_rate"] == 0,
-        "rss_mb_per_worker": 3072, "rss_met": rss is not None and rss <= 3072,
+    everything = seq.first + seq.next
+    return {
+        "requests": len(everything), "errors": seq.errors, **flow.pct(everything),
+        "first_page": {"requests": len(seq.first), **flow.pct(seq.first)},
+        "next_page": {"requests": len(seq.next), **flow.pct(seq.next)},
     }
-    return out
+
+
+def _http_concurrent(load, elapsed: float, n_clients: int, pids: list[int], cpu_before: dict[int, float]) -> dict:
+    """The concurrent clients' figures, with the workers' CPU since `cpu_before` per request and per worker."""
+    from bench import feed_http_flow as flow
+
+    cpu_used = sum(flow.cpu_s(p) - cpu_before[p] for p in pids)
+    done = load.first + load.next
+    return {
+        "clients": n_clients, "seconds": round(elapsed, 1), "requests": len(done), "errors": load.errors,
+        "error_rate": round(load.errors / max(1, len(done) + load.errors), 4),
+        "req_per_s": round(len(done) / elapsed, 1), **flow.pct(done),
+        "worker_cpu_ms_per_request": round(1000 * cpu_used / max(1, len(done)), 2),
+        "worker_cpu_share": {str(p): round(flow.cpu_s(p) - cpu_before[p], 1) for p in pids},
+    }
+
+
+def _http_worker_memory(master_pid: int, pids: list[int]) -> dict:
+    """Each worker's resident and peak memory now, and whether any worker was replaced since `pids`."""
+    from bench import feed_http_flow as flow
+
+    after = flow.worker_pids(master_pid)
+    mem = {str(p): flow.proc_status_mb(p) for p in after}
+    return {
+        "worker_rss_mb": {p: m.get("VmRSS") for p, m in mem.items()},
+        "worker_peak_rss_mb": {p: m.get("VmHWM") for p, m in mem.items()},
+        "max_worker_rss_mb": max((m.get("VmHWM", 0.0) for m in mem.values()), default=None),
+        "workers_recycled": sorted(set(pids) - set(after)) != [],
+    }
 
 
 def render_sharing() -> dict:

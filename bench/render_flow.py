@@ -18,6 +18,7 @@ import sys
 import tempfile
 import time
 import uuid
+from datetime import datetime
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -150,14 +151,10 @@ def _cpu_by_component(workers: list) -> dict[str, float]:
 
 
 def _measure(env: dict, workers: list) -> dict:
-    import statistics
-
-    from django.db import transaction
-    from django.utils import timezone
-
+    """Start the GPU-queue workers and warm them, then time jobs one at a time (1) and a full
+    queue (2), with Dramatiq's no-op actor as the anchor; the figures by name."""
     from generation import renderer
     from generation.models import RenderJob
-    from generation.rendering import render_job_create
 
     # One thread per process, as a GPU worker runs, and one process more than the cores, so that
     # one waits on PostgreSQL or S3 while the others compute.
@@ -168,45 +165,10 @@ def _measure(env: dict, workers: list) -> dict:
     # worker for a real model keeps 1 (platform/Procfile): it must not hold jobs another GPU could start.
     prefetch = os.environ.get("BENCH_RENDER_PREFETCH", "8")
     poll_ms = os.environ.get("dramatiq_worker_timeout", "100")  # as worker-gpu runs (platform/Procfile)
-    # Workers on the GPU queue only: the embed jobs that ready videos queue on the CPU queue are
-    # the index's work, measured by the embedding benchmark.
-    workers.append(subprocess.Popen(
-        [sys.executable, "manage.py", "rundramatiq", "--processes", str(processes), "--threads", str(threads),
-         "--queues", "gpu"], cwd=ROOT, env={**env, "dramatiq_queue_prefetch": prefetch, "dramatiq_worker_timeout": poll_ms},
-        stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, start_new_session=True,
-    ))
-    # Enough warm-up jobs that every process gets some, whatever each prefetches: a process's first
-    # job pays for its imports, codecs and S3 client.
-    warm = [render_job_create(prompt=f"warm-up {n}", sound="a hum", seed=n)[0].pk
-            for n in range(processes * (int(prefetch) + 2))]
-    _wait_ready(warm, timeout=180)
-
-    # 1. One job at a time: where a job's time goes when nothing else runs.
-    latency = []
-    for n in range(30):
-        job, _ = render_job_create(prompt=f"latency probe {n}: a lighthouse at dusk", sound="waves", seed=1000 + n)
-        _wait_ready([job.pk])
-        job.refresh_from_db()
-        total = (job.finished_at - job.created_at).total_seconds()
-        latency.append({"total": total, "queue": (job.started_at - job.created_at).total_seconds(),
-                        "model": job.gpu_seconds, "overhead": total - job.gpu_seconds})
-
-    def median(key):
-        return round(1000 * statistics.median(x[key] for x in latency), 1)
-
-    # 2. Throughput: a full queue. The jobs are created in one transaction, so their messages go
-    # out together at the commit: the clock measures the render pipeline (queue, claim, encode,
-    # upload, database), not the requests that filled it, which are timed apart.
+    _gpu_workers_start(env, workers, processes, threads, prefetch, poll_ms)
+    latency = _latency_probes()  # 1. one job at a time
     n_jobs = int(os.environ.get("BENCH_RENDER_JOBS", "1000"))
-    started = time.perf_counter()
-    with transaction.atomic():
-        ids = [render_job_create(prompt=f"throughput {n}: a city park in spring", sound="birds", seed=5000 + n)[0].pk
-               for n in range(n_jobs)]
-        create_ms = (time.perf_counter() - started) / n_jobs * 1000
-        cpu_before = _cpu_by_component(workers)
-        queued_at = timezone.now()
-    _wait_ready(ids, poll_s=0.5)
-    cpu_after = _cpu_by_component(workers)
+    ids, create_ms, queued_at, cpu_before, cpu_after = _full_queue(workers, n_jobs)  # 2. a full queue
     anchor = _dramatiq_noop_anchor(env, processes, threads, prefetch, poll_ms, n_jobs)
     jobs = RenderJob.objects.filter(pk__in=ids)
     first = min(j.started_at for j in jobs)
@@ -217,8 +179,8 @@ def _measure(env: dict, workers: list) -> dict:
         "renderer": "null (no model compute)",
         "workers": f"1 rundramatiq x {processes} processes x {threads} threads, prefetch {prefetch}, poll {poll_ms} ms, gpu queue",
         "media": "9 frames 64x64 H.264 + 1.125 s of 16 kHz mono AAC, and a JPEG thumbnail",
-        "overhead_per_job_ms": {"p50_total": median("total"), "p50_queue": median("queue"), "p50_model": median("model"),
-                                "p50_platform": median("overhead"),
+        "overhead_per_job_ms": {"p50_total": _median_ms(latency, "total"), "p50_queue": _median_ms(latency, "queue"),
+                                "p50_model": _median_ms(latency, "model"), "p50_platform": _median_ms(latency, "overhead"),
                                 # 30 probes support a median and a maximum, not a p95.
                                 "max_platform": round(1000 * max(x["overhead"] for x in latency), 1),
                                 "max_queue": round(1000 * max(x["queue"] for x in latency), 1),
@@ -233,6 +195,69 @@ def _measure(env: dict, workers: list) -> dict:
         # messages and polling).
         "cpu_ms_per_job": {k: round((cpu_after.get(k, 0.0) - v) * 1000 / n_jobs, 2) for k, v in cpu_before.items()},
     }
+
+
+def _gpu_workers_start(env: dict, workers: list, processes: int, threads: int, prefetch: str, poll_ms: str) -> None:
+    """Start one rundramatiq on the GPU queue (added to `workers`) and wait until each of its
+    processes has rendered a few warm-up jobs."""
+    from generation.rendering import render_job_create
+
+    # Workers on the GPU queue only: the embed jobs that ready videos queue on the CPU queue are
+    # the index's work, measured by the embedding benchmark.
+    workers.append(subprocess.Popen(
+        [sys.executable, "manage.py", "rundramatiq", "--processes", str(processes), "--threads", str(threads),
+         "--queues", "gpu"], cwd=ROOT, env={**env, "dramatiq_queue_prefetch": prefetch, "dramatiq_worker_timeout": poll_ms},
+        stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, start_new_session=True,
+    ))
+    # Enough warm-up jobs that every process gets some, whatever each prefetches: a process's first
+    # job pays for its imports, codecs and S3 client.
+    warm = [render_job_create(prompt=f"warm-up {n}", sound="a hum", seed=n)[0].pk
+            for n in range(processes * (int(prefetch) + 2))]
+    _wait_ready(warm, timeout=180)
+
+
+def _latency_probes() -> list[dict[str, float]]:
+    """1. One job at a time: where a job's time goes when nothing else runs (seconds per part)."""
+    from generation.rendering import render_job_create
+
+    latency = []
+    for n in range(30):
+        job, _ = render_job_create(prompt=f"latency probe {n}: a lighthouse at dusk", sound="waves", seed=1000 + n)
+        _wait_ready([job.pk])
+        job.refresh_from_db()
+        total = (job.finished_at - job.created_at).total_seconds()
+        latency.append({"total": total, "queue": (job.started_at - job.created_at).total_seconds(),
+                        "model": job.gpu_seconds, "overhead": total - job.gpu_seconds})
+    return latency
+
+
+def _median_ms(latency: list[dict[str, float]], key: str) -> float:
+    """The median of one part of the probes' times, in milliseconds."""
+    import statistics
+
+    return round(1000 * statistics.median(x[key] for x in latency), 1)
+
+
+def _full_queue(workers: list, n_jobs: int) -> tuple[list[int], float, datetime, dict[str, float], dict[str, float]]:
+    """2. Throughput: a full queue. The jobs are created in one transaction, so their messages go
+    out together at the commit: the clock measures the render pipeline (queue, claim, encode,
+    upload, database), not the requests that filled it, which are timed apart. Returns the job
+    ids, ms per create, the commit time, and the CPU by component before and after."""
+    from django.db import transaction
+    from django.utils import timezone
+
+    from generation.rendering import render_job_create
+
+    started = time.perf_counter()
+    with transaction.atomic():
+        ids = [render_job_create(prompt=f"throughput {n}: a city park in spring", sound="birds", seed=5000 + n)[0].pk
+               for n in range(n_jobs)]
+        create_ms = (time.perf_counter() - started) / n_jobs * 1000
+        cpu_before = _cpu_by_component(workers)
+        queued_at = timezone.now()
+    _wait_ready(ids, poll_s=0.5)
+    cpu_after = _cpu_by_component(workers)
+    return ids, create_ms, queued_at, cpu_before, cpu_after
 
 
 def _dramatiq_noop_anchor(env: dict, processes: int, threads: int, prefetch: str, poll_ms: str, n: int) -> float | None:

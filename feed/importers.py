@@ -122,35 +122,6 @@ def catalog_import(*, stream: Iterable[str], progress: Progress = lambda _: None
     report = ImportReport()
     chunk: list[dict[str, Any]] = []
     changed_ids: list[int] = []
-
-    def flush() -> None:
-        existing = {v.external_id: v for v in Video.objects.filter(external_id__in=[r["external_id"] for r in chunk])}
-        new, dirty = [], []
-        for row in chunk:
-            video = existing.get(row["external_id"])
-            if video is None:
-                new.append(Video(**row))
-                continue
-            fields = [k for k, v in row.items() if getattr(video, k) != v]
-            if fields:
-                for k in fields:
-                    setattr(video, k, row[k])
-                dirty.append(video)
-            else:
-                report.unchanged += 1
-        with transaction.atomic():
-            created = Video.objects.bulk_create(new, batch_size=1000)
-            if dirty:
-                Video.objects.bulk_update(dirty, ["title", "description", "tags", "created_at", "video_url"], batch_size=1000)
-        report.created += len(new)
-        report.updated += len(dirty)
-        if any(v.pk is None for v in created):  # backends that do not return ids on bulk insert
-            created = list(Video.objects.filter(external_id__in=[v.external_id for v in new]))
-        changed_ids.extend(v.pk for v in created)
-        changed_ids.extend(v.pk for v in dirty)
-        chunk.clear()
-        progress(f"catalogue: {report.lines} lines read, {report.created} new, {report.updated} updated, {len(report.errors)} rejected")
-
     seen: dict[str, int] = {}
     for number, obj, error in _lines(stream):
         report.lines += 1
@@ -168,13 +139,44 @@ def catalog_import(*, stream: Iterable[str], progress: Progress = lambda _: None
         seen[row["external_id"]] = number
         chunk.append(row)
         if len(chunk) >= CHUNK:
-            flush()
+            _catalog_flush(chunk, report, changed_ids, progress)
     if chunk:
-        flush()
+        _catalog_flush(chunk, report, changed_ids, progress)
     if changed_ids:
         videos_embed(video_ids=changed_ids, progress=lambda d, t: progress(f"embedding: {d}/{t} videos"))
         indexes.items().ready(force=True)
     return report
+
+
+def _catalog_flush(chunk: list[dict[str, Any]], report: ImportReport, changed_ids: list[int], progress: Progress) -> None:
+    """Write one chunk of rows: insert the new videos, update the changed ones, count the rest as
+    unchanged; add the ids of what was written to `changed_ids`, empty the chunk, report progress."""
+    existing = {v.external_id: v for v in Video.objects.filter(external_id__in=[r["external_id"] for r in chunk])}
+    new, dirty = [], []
+    for row in chunk:
+        video = existing.get(row["external_id"])
+        if video is None:
+            new.append(Video(**row))
+            continue
+        fields = [k for k, v in row.items() if getattr(video, k) != v]
+        if fields:
+            for k in fields:
+                setattr(video, k, row[k])
+            dirty.append(video)
+        else:
+            report.unchanged += 1
+    with transaction.atomic():
+        created = Video.objects.bulk_create(new, batch_size=1000)
+        if dirty:
+            Video.objects.bulk_update(dirty, ["title", "description", "tags", "created_at", "video_url"], batch_size=1000)
+    report.created += len(new)
+    report.updated += len(dirty)
+    if any(v.pk is None for v in created):  # backends that do not return ids on bulk insert
+        created = list(Video.objects.filter(external_id__in=[v.external_id for v in new]))
+    changed_ids.extend(v.pk for v in created)
+    changed_ids.extend(v.pk for v in dirty)
+    chunk.clear()
+    progress(f"catalogue: {report.lines} lines read, {report.created} new, {report.updated} updated, {len(report.errors)} rejected")
 
 
 # --- interactions ---------------------------------------------------------------
@@ -193,69 +195,23 @@ def interactions_import(*, stream: Iterable[str], progress: Progress = lambda _:
     """Import events; unknown users are created, unknown items rejected by line."""
     report = ImportReport()
     chunk: list[tuple[int, dict[str, Any]]] = []
-
-    def flush() -> None:
-        users = users_ensure_external({str(o["user"]) for _, o in chunk})
-        items = dict(
-            Video.objects.filter(external_id__in={str(o["item"]) for _, o in chunk}).values_list("external_id", "id")
-        )
-        durations = dict(Video.objects.filter(pk__in=items.values(), duration_s__gt=0).values_list("id", "duration_s"))
-        events = []
-        for number, obj in chunk:
-            video_id = items.get(str(obj["item"]))
-            if video_id is None:
-                report.error(number, f"item: no video with external_id {str(obj['item'])!r} (import the catalogue first)")
-                continue
-            value = obj.get("value")
-            fraction = None
-            if obj["kind"] == "view" and value is not None and video_id in durations:
-                fraction = min(float(value) / durations[video_id], 1.0)
-            events.append(EventIn(
-                index=number, user=users[str(obj["user"])], video=video_id, kind=obj["kind"],
-                value=value, watch_fraction=fraction, client_event_id=_event_id(obj), at=obj["_at"],
-            ))
-        result = interactions_ingest_bulk(events=events)
-        report.created += result.created
-        report.duplicates += result.duplicates
-        for err in result.errors:
-            report.error(err["index"], "; ".join(f"{k}: {v}" for k, v in err["errors"].items()))
-        chunk.clear()
-        progress(f"interactions: {report.lines} lines read, {report.created} new, "
-                 f"{report.duplicates} duplicates, {len(report.errors)} rejected")
-
     for number, obj, error in _lines(stream):
         report.lines += 1
         if error:
             report.error(number, error)
             continue
-        problems = []
         if not isinstance(obj, dict):
             report.error(number, "must be a JSON object")
             continue
-        unknown = sorted(set(obj) - INTERACTION_FIELDS)
-        if unknown:
-            problems.append(f"unknown field(s) {', '.join(unknown)}")
-        for name in ("user", "item"):
-            v = obj.get(name)
-            if isinstance(v, bool) or not isinstance(v, (str, int)) or not str(v).strip() or len(str(v)) > 180:
-                problems.append(f"{name}: required, a string or integer id")
-        if obj.get("kind") not in KINDS:
-            problems.append(f"kind: must be one of {', '.join(sorted(KINDS))}")
-        value = obj.get("value")
-        if value is not None and (isinstance(value, bool) or not isinstance(value, (int, float)) or not math.isfinite(value) or value < 0):
-            problems.append("value: must be a finite number >= 0")
-        try:
-            obj["_at"] = parse_time(obj.get("timestamp"))
-        except ValueError as exc:
-            problems.append(f"timestamp: {exc}")
+        problems = _interaction_problems(obj)
         if problems:
             report.error(number, "; ".join(problems))
             continue
         chunk.append((number, obj))
         if len(chunk) >= CHUNK:
-            flush()
+            _interactions_flush(chunk, report, progress)
     if chunk:
-        flush()
+        _interactions_flush(chunk, report, progress)
     report.errors.sort(key=lambda e: int(e.split(":")[0].split()[1]))
     if report.created:
         # The co-engagement table and the long-term model are derived from interactions: refresh
@@ -269,3 +225,59 @@ def interactions_import(*, stream: Iterable[str], progress: Progress = lambda _:
         table = ease_refresh()
         progress(f"long-term model (EASE): {len(table.ids)} videos")
     return report
+
+
+def _interaction_problems(obj: dict[str, Any]) -> list[str]:
+    """What is wrong with one line's event, field by field (empty when nothing); its parsed
+    timestamp goes to obj["_at"]."""
+    problems = []
+    unknown = sorted(set(obj) - INTERACTION_FIELDS)
+    if unknown:
+        problems.append(f"unknown field(s) {', '.join(unknown)}")
+    for name in ("user", "item"):
+        v = obj.get(name)
+        if isinstance(v, bool) or not isinstance(v, (str, int)) or not str(v).strip() or len(str(v)) > 180:
+            problems.append(f"{name}: required, a string or integer id")
+    if obj.get("kind") not in KINDS:
+        problems.append(f"kind: must be one of {', '.join(sorted(KINDS))}")
+    value = obj.get("value")
+    if value is not None and (isinstance(value, bool) or not isinstance(value, (int, float)) or not math.isfinite(value) or value < 0):
+        problems.append("value: must be a finite number >= 0")
+    try:
+        obj["_at"] = parse_time(obj.get("timestamp"))
+    except ValueError as exc:
+        problems.append(f"timestamp: {exc}")
+    return problems
+
+
+def _interactions_flush(chunk: list[tuple[int, dict[str, Any]]], report: ImportReport, progress: Progress) -> None:
+    """Ingest one chunk of valid lines: create the unknown users, reject lines whose item is not in
+    the catalogue, derive a view's watch fraction from the video's duration, record the rest
+    through interactions_ingest_bulk; empty the chunk and report progress."""
+    users = users_ensure_external({str(o["user"]) for _, o in chunk})
+    items = dict(
+        Video.objects.filter(external_id__in={str(o["item"]) for _, o in chunk}).values_list("external_id", "id")
+    )
+    durations = dict(Video.objects.filter(pk__in=items.values(), duration_s__gt=0).values_list("id", "duration_s"))
+    events = []
+    for number, obj in chunk:
+        video_id = items.get(str(obj["item"]))
+        if video_id is None:
+            report.error(number, f"item: no video with external_id {str(obj['item'])!r} (import the catalogue first)")
+            continue
+        value = obj.get("value")
+        fraction = None
+        if obj["kind"] == "view" and value is not None and video_id in durations:
+            fraction = min(float(value) / durations[video_id], 1.0)
+        events.append(EventIn(
+            index=number, user=users[str(obj["user"])], video=video_id, kind=obj["kind"],
+            value=value, watch_fraction=fraction, client_event_id=_event_id(obj), at=obj["_at"],
+        ))
+    result = interactions_ingest_bulk(events=events)
+    report.created += result.created
+    report.duplicates += result.duplicates
+    for err in result.errors:
+        report.error(err["index"], "; ".join(f"{k}: {v}" for k, v in err["errors"].items()))
+    chunk.clear()
+    progress(f"interactions: {report.lines} lines read, {report.created} new, "
+             f"{report.duplicates} duplicates, {len(report.errors)} rejected")

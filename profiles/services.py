@@ -157,6 +157,39 @@ def _ingest_chunk(events: list[EventIn], result: IngestResult) -> list[Interacti
     videos = {
         v.pk: v for v in Video.objects.filter(pk__in=video_ids).only("id", "embedding", "made_for_id")
     }
+    good, seen_keys = _events_checked(events, videos, result)
+    if seen_keys:
+        good = _events_not_stored(good, seen_keys, result)
+    if not good:
+        return []
+    now = timezone.now()
+    good.sort(key=lambda e: (e.at or now))
+    with transaction.atomic():
+        from feed.sequence import covisit_add
+
+        covisit_add(events=[(e.user.pk, e.video, e.at or now) for e in good])  # before the rows: it reads what came before
+        seen = _counted_before(good)
+        created = Interaction.objects.bulk_create(
+            [
+                Interaction(
+                    user=e.user, video_id=e.video, kind=e.kind, value=e.value, watch_fraction=e.watch_fraction,
+                    client_event_id=e.client_event_id, created_at=e.at or now,
+                )
+                for e in good
+            ],
+            batch_size=1000,
+        )
+        _counters_add(good, seen)
+        _taste_fold(good, videos, now)
+    result.created += len(good)
+    return created
+
+
+def _events_checked(
+    events: list[EventIn], videos: dict[int, Video], result: IngestResult
+) -> tuple[list[EventIn], set[tuple[int, str]]]:
+    """The events that pass validation and do not repeat a client_event_id earlier in the chunk,
+    and the (user, client_event_id) keys they carry. Errors and in-chunk duplicates go to `result`."""
     good: list[EventIn] = []
     seen_keys: set[tuple[int, str]] = set()
     for event in events:
@@ -174,75 +207,72 @@ def _ingest_chunk(events: list[EventIn], result: IngestResult) -> list[Interacti
                 continue
             seen_keys.add(key)
         good.append(event)
-    if seen_keys:
-        stored = set(
-            Interaction.objects.filter(
-                user_id__in={u for u, _ in seen_keys}, client_event_id__in={c for _, c in seen_keys}
-            ).values_list("user_id", "client_event_id")
-        )
-        fresh = [e for e in good if e.client_event_id is None or (e.user.pk, e.client_event_id) not in stored]
-        result.duplicates += len(good) - len(fresh)
-        good = fresh
-    if not good:
-        return []
-    now = timezone.now()
-    good.sort(key=lambda e: (e.at or now))
-    with transaction.atomic():
-        from feed.sequence import covisit_add
+    return good, seen_keys
 
-        covisit_add(events=[(e.user.pk, e.video, e.at or now) for e in good])  # before the rows: it reads what came before
-        # Who had already seen, liked or turned down each video: read before the new rows.
-        seen: set[tuple[int, int, str]] = set()
-        for user_id, video_id, kind in Interaction.objects.filter(
-                user_id__in={e.user.pk for e in good}, video_id__in={e.video for e in good}).values_list(
-                "user_id", "video_id", "kind"):
-            seen.update(_counted_as(user_id, video_id, kind))
-        created = Interaction.objects.bulk_create(
-            [
-                Interaction(
-                    user=e.user, video_id=e.video, kind=e.kind, value=e.value, watch_fraction=e.watch_fraction,
-                    client_event_id=e.client_event_id, created_at=e.at or now,
-                )
-                for e in good
-            ],
-            batch_size=1000,
-        )
-        counters: dict[int, dict[str, int]] = {}
-        for e in good:
-            per_video = counters.setdefault(e.video, {})
-            marks = _counted_as(e.user.pk, e.video, e.kind)
-            changes = _counter_updates(e.kind, first_view=(e.user.pk, e.video, "view") not in seen,
-                                       first_like=(e.user.pk, e.video, "like") not in seen,
-                                       first_negative=(e.user.pk, e.video, "negative") not in seen)
-            seen.update(marks)
-            for name, n in changes.items():
-                per_video[name] = per_video.get(name, 0) + n
-        # One UPDATE per distinct increment, not per video: few distinct ones occur in a chunk.
-        by_change: dict[tuple, list[int]] = {}
-        for video_id, changes in counters.items():
-            by_change.setdefault(tuple(sorted(changes.items())), []).append(video_id)
-        for changes, ids in by_change.items():
-            if changes:
-                Video.objects.filter(pk__in=ids).update(**{k: F(k) + n for k, n in changes})
-        by_user: dict[int, list[EventIn]] = {}
-        for e in good:
-            by_user.setdefault(e.user.pk, []).append(e)
-        interests_by_user: dict[int, list[Interest]] = {}
-        for interest in Interest.objects.select_for_update().filter(user_id__in=list(by_user)):
-            interests_by_user.setdefault(interest.user_id, []).append(interest)
-        folds = []
-        for user_id, user_events in by_user.items():
-            interests = interests_by_user.get(user_id, [])
-            fold_result = Fold()
-            for e in user_events:
-                blob = videos[e.video].embedding
-                if blob is not None:
-                    fold(interests, from_bytes(blob), weights.event_weight(e.kind, e.watch_fraction), e.at or now,
-                         user=e.user, result=fold_result)
-            folds.append((interests, fold_result))
-        fold_save_many(folds)
-    result.created += len(good)
-    return created
+
+def _events_not_stored(good: list[EventIn], seen_keys: set[tuple[int, str]], result: IngestResult) -> list[EventIn]:
+    """Drop the events whose client_event_id is already stored for their viewer, counting them as duplicates."""
+    stored = set(
+        Interaction.objects.filter(
+            user_id__in={u for u, _ in seen_keys}, client_event_id__in={c for _, c in seen_keys}
+        ).values_list("user_id", "client_event_id")
+    )
+    fresh = [e for e in good if e.client_event_id is None or (e.user.pk, e.client_event_id) not in stored]
+    result.duplicates += len(good) - len(fresh)
+    return fresh
+
+
+def _counted_before(good: list[EventIn]) -> set[tuple[int, int, str]]:
+    """Who had already seen, liked or turned down each video: read before the new rows."""
+    seen: set[tuple[int, int, str]] = set()
+    for user_id, video_id, kind in Interaction.objects.filter(
+            user_id__in={e.user.pk for e in good}, video_id__in={e.video for e in good}).values_list(
+            "user_id", "video_id", "kind"):
+        seen.update(_counted_as(user_id, video_id, kind))
+    return seen
+
+
+def _counters_add(good: list[EventIn], seen: set[tuple[int, int, str]]) -> None:
+    """Add the events to their videos' view, like and negative counters (each viewer once per
+    counter); `seen` is what was counted before and grows with these events."""
+    counters: dict[int, dict[str, int]] = {}
+    for e in good:
+        per_video = counters.setdefault(e.video, {})
+        marks = _counted_as(e.user.pk, e.video, e.kind)
+        changes = _counter_updates(e.kind, first_view=(e.user.pk, e.video, "view") not in seen,
+                                   first_like=(e.user.pk, e.video, "like") not in seen,
+                                   first_negative=(e.user.pk, e.video, "negative") not in seen)
+        seen.update(marks)
+        for name, n in changes.items():
+            per_video[name] = per_video.get(name, 0) + n
+    # One UPDATE per distinct increment, not per video: few distinct ones occur in a chunk.
+    by_change: dict[tuple, list[int]] = {}
+    for video_id, changes in counters.items():
+        by_change.setdefault(tuple(sorted(changes.items())), []).append(video_id)
+    for changes, ids in by_change.items():
+        if changes:
+            Video.objects.filter(pk__in=ids).update(**{k: F(k) + n for k, n in changes})
+
+
+def _taste_fold(good: list[EventIn], videos: dict[int, Video], now: datetime) -> None:
+    """Fold each viewer's events into their interests (locked for the update) and save them."""
+    by_user: dict[int, list[EventIn]] = {}
+    for e in good:
+        by_user.setdefault(e.user.pk, []).append(e)
+    interests_by_user: dict[int, list[Interest]] = {}
+    for interest in Interest.objects.select_for_update().filter(user_id__in=list(by_user)):
+        interests_by_user.setdefault(interest.user_id, []).append(interest)
+    folds = []
+    for user_id, user_events in by_user.items():
+        interests = interests_by_user.get(user_id, [])
+        fold_result = Fold()
+        for e in user_events:
+            blob = videos[e.video].embedding
+            if blob is not None:
+                fold(interests, from_bytes(blob), weights.event_weight(e.kind, e.watch_fraction), e.at or now,
+                     user=e.user, result=fold_result)
+        folds.append((interests, fold_result))
+    fold_save_many(folds)
 
 
 def _counted_as(user_id: int, video_id: int, kind: str) -> set[tuple[int, int, str]]:

@@ -1,9 +1,11 @@
-"""The layout holds: the bottom layer imports no app above it, and each external system has one
-owner module. Read from the source (every import, module-level or local), not from sys.modules."""
+"""The layout holds: the bottom layer imports no app above it, each external system has one
+owner module, and no function outgrows a screen. Read from the source (every import,
+module-level or local), not from sys.modules."""
 
 from __future__ import annotations
 
 import ast
+import os
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -59,3 +61,42 @@ def test_each_external_system_is_imported_in_one_module():
             if owner is not None and path not in ((owner,) if isinstance(owner, str) else owner):
                 wrong.append(f"{path} imports {name} (owner: {owner})")
     assert not wrong, "\n".join(sorted(wrong))
+
+
+# Issue #15: no function over about 60 lines; a longer one is cut along its steps into named
+# helpers. Tests and the tiny-pipeline builders (generation/tiny.py) are exempt.
+FUNCTION_MAX_LINES = 60
+EXEMPT = {"generation/tiny.py"}
+# Top-level folders that are not project code: tests, and what runs leave behind.
+NOT_PROJECT = {"tests", "var", "data", "test-artifacts", "node_modules"}
+
+
+def _project_files():
+    """Every .py file of the project's own code: no dot-dirs (.venv, .git), no virtual environment
+    under any name, no migrations, caches or benchmark results."""
+    for folder, dirs, files in os.walk(ROOT):
+        here = Path(folder)
+        dirs[:] = [
+            d for d in dirs
+            if not d.startswith(".") and d not in ("__pycache__", "migrations", "node_modules")
+            and not (here == ROOT and d in NOT_PROJECT)
+            and not (here == ROOT / "bench" and d == "results")
+            and not (here / d / "pyvenv.cfg").exists()
+        ]
+        for name in files:
+            if name.endswith(".py"):
+                path = here / name
+                if path.relative_to(ROOT).as_posix() not in EXEMPT:
+                    yield path
+
+
+def test_no_function_is_longer_than_a_screen():
+    long = []
+    for path in _project_files():
+        tree = ast.parse(path.read_text(), filename=str(path))
+        for node in ast.walk(tree):
+            if isinstance(node, (ast.FunctionDef, ast.AsyncFunctionDef)):
+                lines = node.end_lineno - node.lineno + 1  # from `def` to its last line
+                if lines > FUNCTION_MAX_LINES:
+                    long.append(f"{path.relative_to(ROOT).as_posix()}:{node.name} ({lines} lines)")
+    assert not long, f"functions over {FUNCTION_MAX_LINES} lines (issue #15):\n" + "\n".join(sorted(long))
