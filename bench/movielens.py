@@ -1,7 +1,13 @@
-"""MovieLens files (ml-100k or ml-latest-small, fetched by hand: the licence forbids shipping
-them) as the JSON Lines that `import_catalog` and `import_interactions` read.
+"""MovieLens files (ml-100k or ml-latest-small; the licence forbids shipping them with Tailor)
+as the JSON Lines that `import_catalog` and `import_interactions` read.
 
     python -m bench.movielens DIR OUT_DIR   # writes OUT_DIR/catalog.jsonl, OUT_DIR/interactions.jsonl
+    python -m bench.movielens --fetch DIR   # MovieLens 100K from PyPI: RecBole's wheel carries it
+
+DIR holds GroupLens's files (u.data and u.item, or ratings.csv and movies.csv) or RecBole's
+atomic files (ml-100k.inter, ml-100k.item). `--fetch` downloads recbole==1.2.1 with pip (a
+package registry, the only network Tailor uses) and extracts its copy of MovieLens 100K into
+DIR; GroupLens's terms apply to the data (research use, cite Harper and Konstan 2015).
 
 A rating of 4 or more is a like, 2 or less a dislike, and the rest a view carrying the rating
 as its value: every rating is an exposure, only the high ones a positive. Catalogue rows are
@@ -53,6 +59,45 @@ def ml100k(root: Path):
     return catalog, events
 
 
+def recbole_atomic(root: Path):
+    """RecBole's atomic files: tab-separated with a `name:type` header; titles without the year."""
+    catalog = []
+    with open(root / "ml-100k.item", encoding="latin-1") as fh:
+        next(fh)
+        for line in fh:
+            item, title, year, genres = (line.rstrip("\n").split("\t") + ["", "", ""])[:4]
+            title = title or f"film {item}"
+            if year.isdigit():
+                title = f"{title} ({year})"
+            catalog.append(_catalog_row(f"ml-{item}", title, genres.split(), []))
+    events = []
+    with open(root / "ml-100k.inter", encoding="latin-1") as fh:
+        next(fh)
+        for line in fh:
+            user, item, rating, ts = line.split("\t")
+            events.append((user, f"ml-{item}", float(rating), int(float(ts))))
+    return catalog, events
+
+
+RECBOLE = "recbole==1.2.1"
+
+
+def fetch(out: Path) -> Path:
+    """MovieLens 100K out of RecBole's wheel (pip download, no dependencies) into out."""
+    import subprocess
+    import tempfile
+    import zipfile
+
+    out.mkdir(parents=True, exist_ok=True)
+    with tempfile.TemporaryDirectory() as tmp:
+        subprocess.run([sys.executable, "-m", "pip", "download", "--quiet", "--no-deps", RECBOLE, "-d", tmp], check=True)
+        wheel = next(Path(tmp).glob("recbole-*.whl"))
+        with zipfile.ZipFile(wheel) as zf:
+            for name in ("ml-100k.inter", "ml-100k.item"):
+                (out / name).write_bytes(zf.read(f"recbole/dataset_example/ml-100k/{name}"))
+    return out
+
+
 def ml_latest(root: Path):
     tags: dict[str, Counter] = defaultdict(Counter)
     if (root / "tags.csv").exists():
@@ -73,7 +118,12 @@ def ml_latest(root: Path):
 
 
 def convert(root: Path, out: Path) -> tuple[int, int]:
-    catalog, events = ml100k(root) if (root / "u.data").exists() else ml_latest(root)
+    if (root / "u.data").exists():
+        catalog, events = ml100k(root)
+    elif (root / "ml-100k.inter").exists():
+        catalog, events = recbole_atomic(root)
+    else:
+        catalog, events = ml_latest(root)
     out.mkdir(parents=True, exist_ok=True)
     with open(out / "catalog.jsonl", "w", encoding="utf-8") as fh:
         for row in catalog:
@@ -87,5 +137,8 @@ def convert(root: Path, out: Path) -> tuple[int, int]:
 if __name__ == "__main__":
     if len(sys.argv) != 3:
         sys.exit(__doc__)
+    if sys.argv[1] == "--fetch":
+        print(json.dumps({"fetched": str(fetch(Path(sys.argv[2])))}))
+        sys.exit(0)
     items, n = convert(Path(sys.argv[1]), Path(sys.argv[2]))
     print(json.dumps({"items": items, "events": n, "out": sys.argv[2]}))

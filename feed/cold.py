@@ -2,10 +2,18 @@
 
 Collaborative sources never propose an item without events, so a few slots on every page
 (FEED_COLD_SLOTS) go to cold items chosen by a content model of the viewer: a ridge
-regression over item vectors, fitted per request on what they engaged with (positive) and
-what they skipped, disliked or were shown without engaging (negative). Without negatives it
-learns only "close to what I like"; with them it learns which parts of that neighbourhood
-the viewer turns down, which is what picks a good item among a thousand unknown ones.
+regression over item vectors fitted against the whole catalogue, target 1 for what they
+engaged with and 0 for everything else, with what they skipped or disliked pulled below 0
+(at NEGATIVE_SHARE of its weight). Its normal equations need only the catalogue's mean and
+covariance, shared by every viewer and refreshed in the background, and each viewer's
+positives: w = (C + a I)^-1 sum_i y_i (x_i - mean), the mean of the likes whitened by the
+catalogue, which leaves out what every item shares (a template's words, a format) and keeps
+what sets the viewer's items apart. Measured on MovieLens 100K (cold split of `evaluate`, 15%
+of the items held out, 909 viewers) one slot holds an item the viewer later liked for 0.215
+of them, against 0.116 for a ridge fitted on the viewer's own events only and 0.064 for the
+plain mean of likes. Negatives cost there (what someone rated low they had still chosen to
+watch): at full weight 0.145, at 0.3 0.215, without 0.227. On a feed a skip is the feed's
+choice turned down, so they keep that small weight.
 
 An item is cold while it has fewer than FEED_COLD_EVENTS events (by default: none yet; from
 its first event the sequence table can propose it to viewers whose recent items sit next to
@@ -22,16 +30,19 @@ import numpy as np
 from django.conf import settings
 from django.db.models import Count
 
-from core.vec import from_bytes, normalize
+from core.vec import from_bytes
 from feed import sources
 from generation.models import Video
-from profiles import weights
+from profiles import indexes, weights
 from profiles.models import Interaction
 
 POOL_MAX = 20_000  # the newest cold items considered; scored with one matrix product
 HISTORY = 300  # most recent events per viewer the model is fitted on
-RIDGE_ALPHA = 5.0  # regularises a viewer's few hundred items against 384 dimensions (not tuned here)
-SAMPLED_NEGATIVE = -0.5  # target of an item the viewer was only exposed to (shown, or popular)
+CATALOGUE_SAMPLE = 50_000  # items the catalogue's mean and covariance are estimated from
+# The ridge's regulariser in units of the covariance's mean eigenvalue: 1-30 measured within
+# 0.03 of each other at one slot on MovieLens 100K and on the simulator; 10 is in the middle.
+RIDGE_ALPHA = 10.0
+NEGATIVE_SHARE = 0.3  # what a skip or dislike weighs against an engagement (see above)
 
 
 def cold_pool(*, index) -> tuple[np.ndarray, np.ndarray]:
@@ -65,8 +76,8 @@ def _cold_ids() -> list[int]:
     return [v for v in ids if v not in failed]
 
 
-def viewer_model(*, user, dim: int, fallback: np.ndarray | None = None, seed: int = 0) -> np.ndarray | None:
-    """A direction in item space: item . w predicts how the viewer takes an item. None
+def viewer_model(*, user, dim: int, fallback: np.ndarray | None = None, index=None) -> np.ndarray | None:
+    """A direction in item space: item . w ranks items by how the viewer will take them. None
     without any positive (and no fallback, such as onboarding interests, to stand in)."""
     rows = list(
         Interaction.objects.filter(user=user, video__embedding__isnull=False)
@@ -77,40 +88,41 @@ def viewer_model(*, user, dim: int, fallback: np.ndarray | None = None, seed: in
     for vid, kind, fraction, blob in rows:
         if vid in targets:
             continue  # the newest event on an item says how it ended
-        targets[vid] = float(np.clip(weights.event_weight(kind, fraction), -1.0, 1.0))
+        weight = float(np.clip(weights.event_weight(kind, fraction), -1.0, 1.0))
+        targets[vid] = weight if weight > 0 else NEGATIVE_SHARE * weight
         vectors[vid] = from_bytes(blob)
-    positives = sum(1 for t in targets.values() if t > 0)
-    if not positives:
-        return normalize(fallback.mean(axis=0)) if fallback is not None and len(fallback) else None
-    negatives = sum(1 for t in targets.values() if t < 0)
-    if negatives < positives:
-        # Too few turned down: items they were exposed to and did not take stand in, first
-        # what the feed showed them, then what was popular around them.
-        for vid, blob in _exposed_unengaged(user=user, exclude=set(targets), n=positives - negatives, seed=seed):
-            targets[vid], vectors[vid] = SAMPLED_NEGATIVE, from_bytes(blob)
-    ids = list(targets)
-    x = np.vstack([vectors[v] for v in ids]).astype(np.float32)
-    y = np.array([targets[v] for v in ids], np.float32)
-    x_mean, y_mean = x.mean(axis=0), y.mean()
-    xc = x - x_mean
-    # Dual form: n samples (a few hundred) rather than dim features.
-    alpha = np.linalg.solve(xc @ xc.T + RIDGE_ALPHA * np.eye(len(ids), dtype=np.float32), y - y_mean)
-    return (xc.T @ alpha).astype(np.float32)
+    if not any(t > 0 for t in targets.values()):
+        if fallback is None or not len(fallback):
+            return None
+        x, y = np.asarray(fallback, np.float32), np.ones(len(fallback), np.float32)
+    else:
+        ids = list(targets)
+        x = np.vstack([vectors[v] for v in ids]).astype(np.float32)
+        y = np.array([targets[v] for v in ids], np.float32)
+    mean, inverse = catalogue_whitening(index=index if index is not None else indexes.items().ready(), dim=dim)
+    return (inverse @ ((x - mean) * y[:, None]).sum(axis=0)).astype(np.float32)
 
 
-def _exposed_unengaged(*, user, exclude: set[int], n: int, seed: int) -> list[tuple[int, bytes]]:
-    from feed.models import Impression
+def catalogue_whitening(*, index, dim: int) -> tuple[np.ndarray, np.ndarray]:
+    """(mean, (C + a I)^-1) of the public catalogue's vectors, C their covariance over a sample
+    of up to CATALOGUE_SAMPLE items; shared and refreshed in the background like the cold pool."""
+    mean, inverse = sources._global_list("cold-whitening", lambda: _whitening_arrays(index, dim))
+    return mean, inverse
 
-    shown = list(
-        Impression.objects.filter(user=user, video__embedding__isnull=False).exclude(video_id__in=exclude)
-        .order_by("-created_at").values_list("video_id", "video__embedding")[:n]
-    ) if user.pk else []
-    if len(shown) >= n:
-        return shown
-    taken = exclude | {v for v, _ in shown}
-    popular = [v for v in sources.popular_candidates(limit=500) if v not in taken]
-    picked = random.Random(seed).sample(popular, min(n - len(shown), len(popular)))
-    return shown + list(Video.objects.filter(pk__in=picked).values_list("id", "embedding"))
+
+def _whitening_arrays(index, dim: int) -> list:
+    ids = list(Video.objects.filter(made_for__isnull=True, embedded_at__isnull=False).values_list("id", flat=True))
+    if len(ids) > CATALOGUE_SAMPLE:
+        ids = random.Random(0).sample(ids, CATALOGUE_SAMPLE)
+    ids = np.array(ids, np.int64)
+    ids = ids[index.present(ids)] if len(ids) else ids
+    if len(ids) < 2:
+        return [np.zeros(dim, np.float32), np.eye(dim, dtype=np.float32)]
+    x = index.vectors(ids.tolist()).astype(np.float64)
+    mean = x.mean(axis=0)
+    cov = np.cov(x, rowvar=False, bias=True)
+    ridge = RIDGE_ALPHA * max(float(np.trace(cov)) / dim, 1e-6)
+    return [mean.astype(np.float32), np.linalg.inv(cov + ridge * np.eye(dim)).astype(np.float32)]
 
 
 def cold_picks(*, user, index, model: np.ndarray | None, exclude: set[int], n: int,

@@ -255,7 +255,7 @@ def evaluate(
     progress(f"evaluating {len(test)} viewers ({len(validation)} with a validation target) over {n_items} videos (k={k})")
     report: dict = {"videos": n_items, "viewers": len(test), "k": k}
     try:
-        with transaction.atomic():
+        with sources.global_lists_pinned(), transaction.atomic():
             # 1. Validation: the second-to-last positive, with the test target and all after it gone.
             lam, chosen_weights = ease.DEFAULT_LAMBDA, None
             if validation:

@@ -234,7 +234,7 @@ def prepare_for_user(
     cold_n = min(settings.FEED_COLD_SLOTS, k)
     picks = cold.cold_picks(
         user=user, index=index, exclude=excluded, n=2 * cold_n,
-        model=cold.viewer_model(user=user, dim=index.dim, fallback=ivecs, seed=seed) if cold_n else None,
+        model=cold.viewer_model(user=user, dim=index.dim, fallback=ivecs, index=index) if cold_n else None,
     )
     return Prepared(ids=ids, feats=feats, vectors=vectors, has=has,
                     explore_only=has[:, _COL["explore"]] & (has.sum(axis=1) == 1),

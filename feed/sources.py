@@ -58,6 +58,20 @@ GLOBAL_TTL_S = 30.0  # popular and newest lists are the same for everyone; recom
 _global_cache: dict[str, tuple[float, list]] = {}
 _global_lock = threading.Lock()
 _refreshing: set[str] = set()
+_pinned: list[bool] = []  # inside global_lists_pinned(): no list goes stale
+
+
+class global_lists_pinned:
+    """Inside the block, shared lists are computed in this thread, on this connection, once
+    after each global_lists_clear(), and never refreshed in the background. `evaluate` rebuilds
+    what the platform learned inside a transaction: a background thread, on its own connection,
+    would read the committed data instead (the held-out events included)."""
+
+    def __enter__(self):
+        _pinned.append(True)
+
+    def __exit__(self, *exc):
+        _pinned.pop()
 
 
 def _global_list(name: str, compute) -> list:
@@ -71,7 +85,7 @@ def _global_list(name: str, compute) -> list:
         with _global_lock:
             _global_cache[name] = (now, value)
         return value
-    if now - hit[0] >= GLOBAL_TTL_S:
+    if now - hit[0] >= GLOBAL_TTL_S and not _pinned:
         with _global_lock:
             start = name not in _refreshing
             _refreshing.add(name)
