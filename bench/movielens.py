@@ -9,8 +9,9 @@ atomic files (ml-100k.inter, ml-100k.item). `--fetch` downloads recbole==1.2.1 w
 package registry, the only network Tailor uses) and extracts its copy of MovieLens 100K into
 DIR; GroupLens's terms apply to the data (research use, cite Harper and Konstan 2015).
 
-A rating of 4 or more is a like, 2 or less a dislike, and the rest a view carrying the rating
-as its value: every rating is an exposure, only the high ones a positive. Catalogue rows are
+A rating of 4 or more is a like, 2 or less a dislike, and 3 a view carrying the rating as its
+value: every rating is an exposure; a view with no watch fraction (a film has no duration
+here) is a weak positive, half a like, so `evaluate` counts a 3 as a positive too. Catalogue rows are
 built from what the files say about a film (title, year, genres, and for ml-latest-small the
 viewers' tags), so the content model has no more than the feed would have.
 """

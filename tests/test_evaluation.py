@@ -75,28 +75,28 @@ def test_evaluate_changes_nothing_and_beats_baselines_on_simulated_viewers(db, c
     # viewer's hit is a coin of p~0.4: differences under ~0.03 are noise, and another CPU's
     # embedder moves them by that much. Tailor must be on par in HR@10 with every baseline and in
     # NDCG@10 with all but EASE, and serve more of the catalogue than item-kNN and far more than
-    # popularity. EASE can lead NDCG@10 here: measured 0.003 behind Tailor on the embedded pass,
-    # 0.062 ahead with perturbed vectors (which hurt Tailor's content features and not EASE) before
-    # histories with equal timestamps were cut in order: a known shortfall (issue #19), bounded
-    # here so it cannot grow unseen. `evaluate` on real data is where the ranking is judged.
+    # popularity. EASE can lead NDCG@10 here: measured 0.004 ahead on the embedded pass (item-kNN
+    # 0.007), and earlier 0.062 ahead with perturbed vectors (which hurt Tailor's content features
+    # and not EASE): a known shortfall (issue #19), bounded here so it cannot grow unseen.
+    # `evaluate` on real data is where the ranking is judged.
     for baseline in baselines:
         assert test["tailor"]["hr_at_10"] > test[baseline]["hr_at_10"] - 0.03, json.dumps(report)
         gap = 0.09 if baseline == "ease" else 0.03
         assert test["tailor"]["ndcg_at_10"] > test[baseline]["ndcg_at_10"] - gap, json.dumps(report)
     assert test["tailor"]["coverage"] > 1.5 * test["popularity"]["coverage"], json.dumps(report)
-    assert test["tailor"]["coverage"] > test["item_knn"]["coverage"] + 0.05, json.dumps(report)  # 0.617 against 0.521
+    assert test["tailor"]["coverage"] > test["item_knn"]["coverage"] + 0.05, json.dumps(report)  # 0.775 against 0.488
     cold = report["cold_items"]
-    assert cold["held_out_items"] > 30 and cold["viewers"] > 50 and cold["cold_slots_per_page"] == 2
-    # Without the cold slots no held-out item could reach a first page (Tailor's share was 0.000).
+    assert cold["held_out_items"] > 30 and cold["viewers"] > 50 and cold["cold_slots_per_page"] == 1
+    # Without the cold slot no held-out item could reach a first page (Tailor's share was 0.000).
     # Content-only ranks the whole catalogue by closeness to the mean of the likes, which on this
-    # simulator (whose viewers like by cosine in the same embedding space) is near an oracle, and
-    # gives cold items ~2 of its 10 slots: the two cold slots must do at least as well (measured
-    # 0.393 against 0.384 here; 0.373 against 0.333 and 0.333 against 0.324 on other simulations).
-    assert cold["tailor"] > cold["random"] + 0.15 and cold["tailor"] > cold["content_only"] - 0.03, cold
-    # What the slots cost the warm hit rate, measured on the same split (0.433 against 0.446).
+    # simulator (whose viewers like by cosine in the same embedding space) is near an oracle and
+    # spends ~2 of its 10 slots on cold items: one slot stays below it here (measured 0.234
+    # against 0.351), and above it on MovieLens 100K (0.250 against 0.239).
+    assert cold["tailor"] > cold["random"] + 0.1, cold
+    # What the slot costs the warm hit rate, measured on the same split.
     assert cold["warm_viewers"] > 50, cold
     cost = cold["tailor_warm_hr_at_10_without_cold_slots"] - cold["tailor_warm_hr_at_10"]
-    assert -0.02 < cost < 0.04, cold  # below 0 only where a warm target went cold itself
+    assert -0.02 < cost < 0.03, cold  # below 0 only where a warm target went cold itself
 
 
 def test_fit_ranker_saves_weights_the_feed_then_uses(db, capsys, settings):
