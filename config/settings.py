@@ -385,7 +385,7 @@ SEED_DEMO = env_bool("TAILOR_SEED_DEMO", True)
 # Cold items (feed/cold.py): slots per page for items with fewer than FEED_COLD_EVENTS events (1: none yet),
 # chosen by the viewer's content model; an item still cold after FEED_COLD_AUDIENCE impressions
 # had its fair audience and leaves the slots. Each slot costs warm hit rate: `evaluate` reports
-# both. On MovieLens 100K one slot took Tailor's test HR@10 from 0.255 to 0.240 and two to 0.228
+# both. On MovieLens 100K (3s read as skips) one slot took Tailor's test HR@10 from 0.255 to 0.240 and two to 0.228
 # (the sequence source alone: 0.252), while the cold share went 0.215, then 0.328: one is the
 # default, more is an operator's choice.
 FEED_COLD_SLOTS = env_int("TAILOR_FEED_COLD_SLOTS", 1, min_value=0, max_value=10)

@@ -73,16 +73,16 @@ def test_evaluate_changes_nothing_and_beats_baselines_on_simulated_viewers(db, c
     test = report["test"]
     # On these logs (random and popular feeds, ~250 viewers) the baselines are strong and a
     # viewer's hit is a coin of p~0.4: differences under ~0.03 are noise, and another CPU's
-    # embedder moves them by that much. Tailor must be on par in HR@10 with every baseline and in
-    # NDCG@10 with all but EASE, and serve more of the catalogue than item-kNN and far more than
-    # popularity. EASE can lead NDCG@10 here: measured 0.004 ahead on the embedded pass (item-kNN
-    # 0.007), and earlier 0.062 ahead with perturbed vectors (which hurt Tailor's content features
-    # and not EASE): a known shortfall (issue #19), bounded here so it cannot grow unseen.
+    # embedder moves them by that much. Tailor must be on par in HR@10 and NDCG@10 with every
+    # baseline, and serve more of the catalogue than item-kNN and far more than popularity.
+    # Measured: NDCG@10 0.367 against EASE 0.371 and item-kNN 0.374 on the embedded pass, 0.389
+    # against 0.357 and 0.318 with perturbed vectors. (EASE led by 0.062 there before two fixes to
+    # evaluate: histories with equal timestamps are cut in order, and shared lists no longer
+    # refresh in the background, where they read the held-out events.)
     # `evaluate` on real data is where the ranking is judged.
     for baseline in baselines:
         assert test["tailor"]["hr_at_10"] > test[baseline]["hr_at_10"] - 0.03, json.dumps(report)
-        gap = 0.09 if baseline == "ease" else 0.03
-        assert test["tailor"]["ndcg_at_10"] > test[baseline]["ndcg_at_10"] - gap, json.dumps(report)
+        assert test["tailor"]["ndcg_at_10"] > test[baseline]["ndcg_at_10"] - 0.03, json.dumps(report)
     assert test["tailor"]["coverage"] > 1.5 * test["popularity"]["coverage"], json.dumps(report)
     assert test["tailor"]["coverage"] > test["item_knn"]["coverage"] + 0.05, json.dumps(report)  # 0.775 against 0.488
     cold = report["cold_items"]
