@@ -69,14 +69,17 @@ def test_evaluate_changes_nothing_and_beats_baselines_on_simulated_viewers(db, c
         for system in ("tailor", *baselines):
             assert set(report[split][system]) == {"hr_at_10", "ndcg_at_10", "coverage", "novelty_bits"}
     assert str(report["test"]["ease_lambda"]) in report["validation"]["ease_lambda_sweep_ndcg"]  # chosen on validation
-    assert report["fit"]["objective_ndcg"] == report["validation"]["tailor"]["ndcg_at_10"] >= report["fit"]["start_ndcg"]
+    tailor_validation = report["validation"]["tailor"]
+    objective = round((tailor_validation["hr_at_10"] + tailor_validation["ndcg_at_10"]) / 2, 4)
+    assert abs(report["fit"]["objective"] - objective) <= 1e-4 and objective >= report["fit"]["start_objective"]
     test = report["test"]
     # On these logs (random and popular feeds, ~250 viewers) the baselines are strong and a
     # viewer's hit is a coin of p~0.4: differences under ~0.03 are noise, and another CPU's
     # embedder moves them by that much. Tailor must be on par in HR@10 and NDCG@10 with every
     # baseline, and serve more of the catalogue than item-kNN and far more than popularity.
-    # Measured: NDCG@10 0.367 against EASE 0.371 and item-kNN 0.374 on the embedded pass, 0.389
-    # against 0.357 and 0.318 with perturbed vectors. (EASE led by 0.062 there before two fixes to
+    # Measured: HR@10 / NDCG@10 0.492 / 0.390 against EASE 0.432 / 0.371 and item-kNN 0.440 /
+    # 0.374 on the embedded pass, 0.468 / 0.398 against 0.476 / 0.357 and 0.420 / 0.318 with
+    # perturbed vectors. (EASE led by 0.062 there before two fixes to
     # evaluate: histories with equal timestamps are cut in order, and shared lists no longer
     # refresh in the background, where they read the held-out events.)
     # `evaluate` on real data is where the ranking is judged.
@@ -109,9 +112,26 @@ def test_fit_ranker_saves_weights_the_feed_then_uses(db, capsys, settings):
     out = capsys.readouterr().out
     printed = json.loads(out[: out.rindex("}") + 1])
     # Fitted on validation, reported on test: two separate sets of figures.
-    assert printed["validation"]["tailor"]["ndcg_at_10"] == printed["fit"]["objective_ndcg"]
+    validation = printed["validation"]["tailor"]
+    assert abs(printed["fit"]["objective"] - (validation["hr_at_10"] + validation["ndcg_at_10"]) / 2) <= 1e-4
     assert {"tailor", "popularity", "item_knn", "ease", "sequence"} <= set(printed["test"])
     fit = json.loads((settings.DATA_DIR / "ranker_weights.json").read_text())
-    assert fit["objective_ndcg"] >= fit["start_ndcg"]
+    assert fit["objective"] >= fit["start_objective"]
     assert ranking.current_weights() == {**ranking.WEIGHTS, **fit["weights"]}
     assert ranking.fitted_extra()["ease_lambda"] == fit["ease_lambda"] == printed["test"]["ease_lambda"]
+
+
+def test_fit_starts_from_each_signal_alone_and_keeps_what_it_does_not_fit():
+    from feed import ranking
+    from feed.evaluation import FIT_STARTS, _fit, _starts
+
+    starts = dict(_starts())
+    for lead in FIT_STARTS:
+        alone = starts[f"{lead} alone"]
+        assert [f for f in FIT_STARTS if alone[f]] == [lead] and alone["diversity"] == 0
+    blend = starts["ease and sequence alone"]
+    assert (blend["ease"], blend["sequence"], blend["relevance"], blend["collab"]) == (1.0, 1.0, 0.0, 0.0)
+    assert all(s["made_for_you"] == ranking.WEIGHTS["made_for_you"] for s in starts.values())
+    # A peak that coordinate ascent from the defaults cannot see: only the starts reach it.
+    fit = _fit(lambda w: 1.0 if w == blend else 0.0, progress=lambda _: None)
+    assert fit["weights"] == blend and fit["objective"] == 1.0 and fit["start_objective"] == 0.0
