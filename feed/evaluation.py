@@ -456,12 +456,11 @@ def _objective(metrics: dict, k: int) -> float:
 
 
 def _starts() -> list[tuple[str, dict[str, float]]]:
-    """The defaults; one start led by each signal in FIT_STARTS (2.0, the others 0.25); and
-    each signal alone, and EASE with the sequence source in equal parts (the blend issue #19
-    measured best), with nothing else but the negative penalty (and the made-for-you boost, which
-    the fit does not touch) and no diversification."""
-    starts = [("defaults", dict(ranking.WEIGHTS))]
-    starts += [(f"led by {lead}", {**ranking.WEIGHTS, **{f: (2.0 if f == lead else 0.25) for f in FIT_STARTS}})
+    """Where the fit may start besides the defaults: one start led by each signal in FIT_STARTS
+    (2.0, the others 0.25); and each signal alone, and EASE with the sequence source in equal
+    parts (the blend issue #19 measured best), with nothing else but the negative penalty (and
+    the made-for-you boost, which the fit does not touch) and no diversification."""
+    starts = [(f"led by {lead}", {**ranking.WEIGHTS, **{f: (2.0 if f == lead else 0.25) for f in FIT_STARTS}})
                for lead in FIT_STARTS]
     bare = {**ranking.WEIGHTS, **{f: 0.0 for f in FIT_FEATURES if f != "negative"}}  # made_for_you is not fitted
     starts += [(f"{lead} alone", {**bare, lead: 1.0}) for lead in FIT_STARTS]
@@ -471,11 +470,11 @@ def _starts() -> list[tuple[str, dict[str, float]]]:
 
 def _fit(objective, progress, rounds: int = 3) -> dict:
     """Coordinate ascent over the ranking weights, each tried at a few multiples of its value,
-    from the best of several starts (`_starts`). One start alone stays near where it began: on
+    from the best of the defaults and several other starts (`_starts`). One start alone stays near where it began: on
     data where another signal leads, halving and doubling one weight at a time does not get there."""
     start = objective(dict(ranking.WEIGHTS))
     best_weights, best = dict(ranking.WEIGHTS), start
-    for name, trial in _starts()[1:]:
+    for name, trial in _starts():
         value = objective(trial)
         if value > best + 1e-4:
             best, best_weights = value, trial
