@@ -388,6 +388,9 @@ SEED_DEMO = env_bool("TAILOR_SEED_DEMO", True)
 # both. On MovieLens 100K (3s read as skips) one slot took Tailor's test HR@10 from 0.255 to 0.240 and two to 0.228
 # (the sequence source alone: 0.252), while the cold share went 0.215, then 0.328: one is the
 # default, more is an operator's choice.
+# import_interactions fits the ranking weights to the imported history (fit_ranker) once this many
+# viewers have three positives on different items (a validation and a test target and one to learn from).
+FEED_FIT_MIN_VIEWERS = env_int("TAILOR_FEED_FIT_MIN_VIEWERS", 50, min_value=1)
 FEED_COLD_SLOTS = env_int("TAILOR_FEED_COLD_SLOTS", 1, min_value=0, max_value=10)
 FEED_COLD_EVENTS = env_int("TAILOR_FEED_COLD_EVENTS", 1, min_value=1)
 FEED_COLD_AUDIENCE = env_int("TAILOR_FEED_COLD_AUDIENCE", 100, min_value=1)

@@ -15,11 +15,17 @@ viewer's own events only and 0.064 for the plain mean of their likes. Negatives 
 (what someone rated low they had still chosen to watch): at full weight 0.145, at 0.3 0.215,
 without 0.227. On a feed a skip is the feed's choice turned down, so they keep that small weight.
 
+The viewer's CANDIDATES best cold items also compete for the rest of the page. There they
+lack what warm items are ranked by most (EASE, the sequence and co-engagement scores), so
+`imputed` estimates those from content: what warm candidates with the same model score have.
+The ranking credits the estimates at the "cold_prior" weight (feed/ranking.py), optimistic
+while the item is unproven; its audience is capped all the same.
+
 An item is cold while it has fewer than FEED_COLD_EVENTS events (by default: none yet; from
 its first event the sequence table can propose it to viewers whose recent items sit next to
 it). The exposure policy: one still cold after FEED_COLD_AUDIENCE impressions had its fair
-audience and failed, and leaves the cold slots (one that succeeds leaves by gathering
-events, and the other sources take it up from there).
+audience and failed, and leaves the cold slots and loses its estimates (one that succeeds
+leaves by gathering events, and the other sources take it up from there).
 """
 
 from __future__ import annotations
@@ -41,6 +47,8 @@ CATALOGUE_SAMPLE = 10_000  # the newest items, the catalogue's mean and covarian
 # 0.03 of each other at one slot on MovieLens 100K and on the simulator; 10 is in the middle.
 RIDGE_ALPHA = 10.0
 NEGATIVE_SHARE = 0.3  # what a skip or dislike weighs against an engagement (see above)
+CANDIDATES = 20  # the viewer's best cold items that compete for the whole page, not only the cold slots
+IMPUTED = ("ease", "sequence", "collab")  # the collaborative features a cold item lacks
 
 
 def cold_pool(*, index) -> tuple[np.ndarray, np.ndarray]:
@@ -49,6 +57,12 @@ def cold_pool(*, index) -> tuple[np.ndarray, np.ndarray]:
     a page does not gather thousands of them from the index)."""
     ids, vectors = sources._global_list("cold", lambda: _cold_arrays(index))
     return ids, vectors
+
+
+def owed_audience(ids: list[int], *, index) -> np.ndarray:
+    """Which of these items are cold and still owed an audience (in the cold pool)."""
+    pool_ids, _ = cold_pool(index=index)
+    return np.isin(np.asarray(ids, np.int64), pool_ids)
 
 
 def _cold_arrays(index) -> list:
@@ -141,4 +155,26 @@ def cold_picks(*, user, index, model: np.ndarray | None, exclude: set[int], n: i
             out.append((vid, float(scores[pos])))
             if len(out) >= n:
                 break
+    return out
+
+
+def imputed(feats: dict[str, np.ndarray], *, cold: np.ndarray, content: np.ndarray | None) -> dict[str, np.ndarray]:
+    """Estimates of the collaborative features a cold candidate cannot have yet: for each, what
+    a warm candidate with the same content score (the viewer's model, item . w) has, from a
+    least-squares line over this viewer's warm candidates, within [0, 1]. Missing evidence is
+    then neither counted as zero (a cold item could never win a slot on merit) nor as certain;
+    `ranking.score` weighs them by the "cold_prior" weight, which `fit_ranker` fits. Keys are
+    "<feature>@cold", 0 for warm candidates."""
+    n = len(cold)
+    out = {f"{name}@cold": np.zeros(n, np.float32) for name in IMPUTED}
+    warm = ~cold
+    if content is None or not cold.any() or warm.sum() < 2:
+        return out
+    x = content[warm].astype(np.float64)
+    spread = x.var()
+    for name in IMPUTED:
+        y = feats[name][warm].astype(np.float64)
+        slope = float(((x - x.mean()) * (y - y.mean())).mean() / spread) if spread > 0 else 0.0
+        estimate = y.mean() + slope * (content[cold] - x.mean())
+        out[f"{name}@cold"][cold] = np.clip(estimate, 0.0, 1.0)
     return out

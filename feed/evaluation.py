@@ -18,6 +18,7 @@ EASE alone and the sequence source alone.
 
 from __future__ import annotations
 
+import json
 import math
 import random
 from collections import Counter, defaultdict
@@ -289,6 +290,36 @@ def evaluate(
     return report
 
 
+def ranker_fit(*, k: int = 10, max_users: int | None = 2000, seed: int = 0, save: bool = True,
+               progress: Callable[[str], None] = lambda _: None) -> dict:
+    """Fit the ranking weights and EASE's lambda on the validation split, report the test with
+    them, and (with save) write them to DATA_DIR/ranker_weights.json, which every feed process
+    picks up, and refit the long-term model with that lambda. Returns {"fit", "validation", "test"}."""
+    from django.conf import settings
+
+    from feed.ease import ease_refresh
+
+    report = evaluate(k=k, max_users=max_users, seed=seed, fit=True, cold_share=0, progress=progress)
+    if "fit" not in report:
+        raise ValueError("no viewer has a validation target (two positives before the last): nothing to fit on")
+    if save:
+        path = settings.DATA_DIR / "ranker_weights.json"
+        tmp = path.with_suffix(".tmp")
+        tmp.write_text(json.dumps(report["fit"], indent=2))
+        tmp.replace(path)
+        ease_refresh()
+        progress(f"saved {path}")
+    return {"fit": report["fit"], "validation": report["validation"], "test": report["test"]}
+
+
+def fit_viewers() -> int:
+    """How many viewers a fit could learn from: those with three positives on different items
+    (a validation target, a test target and one to learn from)."""
+    rows = (Interaction.objects.filter(weights.positive_q()).values("user_id")
+            .annotate(n=Count("video_id", distinct=True)).filter(n__gte=3))
+    return rows.count()
+
+
 def _validate(report: dict, *, test: dict, validation: dict, k: int, fit: bool, n_items: int,
               progress) -> tuple[float, dict[str, float] | None]:
     """The validation split: chooses EASE's lambda and, with fit, the ranking weights, and
@@ -442,6 +473,8 @@ def _counters_rebuild() -> None:
     Video.objects.bulk_update(updates, ["views", "likes", "negatives"], batch_size=1000)
 
 
+# Not fitted: made_for_you (the planner's bandit scales it) and cold_prior (an exposure policy, as the cold
+# slots are: a fit on warm targets would only ever see what cold items cost).
 FIT_FEATURES = ("ease", "sequence", "collab", "relevance", "popularity", "freshness", "negative", "agreement", "diversity")
 FIT_SCALES = (0.0, 0.5, 2.0)
 
@@ -459,10 +492,10 @@ def _starts() -> list[tuple[str, dict[str, float]]]:
     """Where the fit may start besides the defaults: one start led by each signal in FIT_STARTS
     (2.0, the others 0.25); and each signal alone, and EASE with the sequence source in equal
     parts (the blend issue #19 measured best), with nothing else but the negative penalty (and
-    the made-for-you boost, which the fit does not touch) and no diversification."""
+    the weights the fit does not touch) and no diversification."""
     starts = [(f"led by {lead}", {**ranking.WEIGHTS, **{f: (2.0 if f == lead else 0.25) for f in FIT_STARTS}})
                for lead in FIT_STARTS]
-    bare = {**ranking.WEIGHTS, **{f: 0.0 for f in FIT_FEATURES if f != "negative"}}  # made_for_you is not fitted
+    bare = {**ranking.WEIGHTS, **{f: 0.0 for f in FIT_FEATURES if f != "negative"}}
     starts += [(f"{lead} alone", {**bare, lead: 1.0}) for lead in FIT_STARTS]
     starts.append(("ease and sequence alone", {**bare, "ease": 1.0, "sequence": 1.0}))
     return starts

@@ -191,8 +191,11 @@ def _event_id(obj: dict[str, Any]) -> str:
     return "import:" + hashlib.sha256(key.encode()).hexdigest()[:40]
 
 
-def interactions_import(*, stream: Iterable[str], progress: Progress = lambda _: None) -> ImportReport:
-    """Import events; unknown users are created, unknown items rejected by line."""
+def interactions_import(*, stream: Iterable[str], progress: Progress = lambda _: None, fit: bool = True) -> ImportReport:
+    """Import events; unknown users are created, unknown items rejected by line. With fit, once
+    the history holds FEED_FIT_MIN_VIEWERS viewers to learn from, the ranking weights are fitted
+    to it (`fit_ranker`), so the first `recommend` after an import already ranks as this data
+    says, not by the defaults."""
     report = ImportReport()
     chunk: list[tuple[int, dict[str, Any]]] = []
     for number, obj, error in _lines(stream):
@@ -224,7 +227,26 @@ def interactions_import(*, stream: Iterable[str], progress: Progress = lambda _:
         progress(f"co-engagement table: {len(table.ids)} videos")
         table = ease_refresh()
         progress(f"long-term model (EASE): {len(table.ids)} videos")
+        if fit:
+            _ranker_fit_due(progress)
     return report
+
+
+def _ranker_fit_due(progress: Progress) -> None:
+    from django.conf import settings
+
+    from feed.evaluation import fit_viewers, ranker_fit
+
+    viewers = fit_viewers()
+    if viewers < settings.FEED_FIT_MIN_VIEWERS:
+        progress(f"ranking weights: not fitted ({viewers} viewers with three positives, "
+                 f"{settings.FEED_FIT_MIN_VIEWERS} needed); run fit_ranker once there are more")
+        return
+    progress(f"ranking weights: fitting on {viewers} viewers' validation split (fit_ranker; --no-fit skips this)")
+    report = ranker_fit(progress=lambda m: progress(f"  {m}"))
+    validation, test = report["validation"]["tailor"], report["test"]["tailor"]
+    progress(f"ranking weights fitted: validation HR@10 {validation['hr_at_10']} NDCG@10 {validation['ndcg_at_10']}, "
+             f"test HR@10 {test['hr_at_10']} NDCG@10 {test['ndcg_at_10']}")
 
 
 def _interaction_problems(obj: dict[str, Any]) -> list[str]:

@@ -35,9 +35,10 @@ def seen_video_ids(*, user) -> set[int]:
     return set(Interaction.objects.filter(user=user).values_list("video_id", flat=True))
 
 
-SOURCES = ("interest", "collab", "ease", "sequence", "popular", "fresh", "made_for_you", "explore")
+SOURCES = ("interest", "collab", "ease", "sequence", "popular", "fresh", "made_for_you", "explore", "cold")
 COLD_REASON = "New on Tailor, picked for what you like"
 _COL = {source: n for n, source in enumerate(SOURCES)}
+_AGREEING = [n for n, source in enumerate(SOURCES) if source != "cold"]  # what the agreement feature counts
 
 
 @dataclass
@@ -185,7 +186,7 @@ class Prepared:
     explore_only: np.ndarray
     reasons: np.ndarray  # (n, sources) into texts
     texts: list[str]
-    cold: list[tuple[int, float]]  # cold picks, best first (twice the slots, for what the page already holds)
+    cold: list[tuple[int, float]]  # cold picks, best first (more than the slots, for what the page already holds)
     cold_n: int
 
 
@@ -215,30 +216,41 @@ def prepare_for_user(
                      seen=seen, k=k, include_generated=include_generated, pool_key=pool_key)
     if explore_slots:
         explore = sources.explore_candidates(index=index, rng=random.Random(seed))
-        known = set(pool.ids.tolist())
-        fresh = [vid for vid in explore if vid not in known and vid not in excluded]
-        pool = pool.extended(explore, _rows(user=user, ids=fresh, index=index, include_generated=include_generated))
+        pool = _pool_extended(pool, explore, user=user, index=index, excluded=excluded, include_generated=include_generated)
+    # 2. Cold items: too new for any collaborative source. The viewer's content model
+    #    (feed/cold.py) brings its best ones in to compete for the page, and fills the cold
+    #    slots (on every page including the first, so `recommend` too).
+    cold_n = min(settings.FEED_COLD_SLOTS, k)
+    model = cold.viewer_model(user=user, dim=index.dim, fallback=ivecs, index=index)
+    picks = cold.cold_picks(user=user, index=index, exclude=excluded, n=max(2 * cold_n, cold.CANDIDATES), model=model)
+    pool = _pool_extended(pool, {vid: sources.Candidate(vid, {"cold": s}, {"cold": COLD_REASON}) for vid, s in picks},
+                          user=user, index=index, excluded=excluded, include_generated=include_generated)
     keep = np.flatnonzero(~np.isin(pool.ids, list(excluded)) & index.present(pool.ids))  # a pool can outlive a deleted video
     if not len(keep):
         return None
     ids = pool.ids[keep].tolist()
     has = ~np.isnan(pool.scores[keep])
 
-    # 2. Features from every source.
+    # 3. Features from every source; a cold candidate's missing collaborative ones are
+    #    estimated from its content (cold.imputed).
     vectors = index.vectors(ids)
     feats = _features(user=user, pool=pool, keep=keep, ids=ids, has=has, vectors=vectors, ivecs=ivecs,
                       iweights=iweights, dim=index.dim)
-
-    # 3. Cold slots: items too new for any collaborative source, chosen by the viewer's
-    #    content model (feed/cold.py), on every page including the first (so `recommend` too).
-    cold_n = min(settings.FEED_COLD_SLOTS, k)
-    picks = cold.cold_picks(
-        user=user, index=index, exclude=excluded, n=2 * cold_n,
-        model=cold.viewer_model(user=user, dim=index.dim, fallback=ivecs, index=index) if cold_n else None,
-    )
+    feats.update(cold.imputed(feats, cold=cold.owed_audience(ids, index=index),
+                              content=vectors @ model if model is not None else None))
     return Prepared(ids=ids, feats=feats, vectors=vectors, has=has,
                     explore_only=has[:, _COL["explore"]] & (has.sum(axis=1) == 1),
                     reasons=pool.reasons[keep], texts=pool.texts, cold=picks, cold_n=cold_n)
+
+
+def _pool_extended(pool: _Pool, candidates: dict[int, sources.Candidate], *, user, index, excluded: set[int],
+                   include_generated: bool) -> _Pool:
+    """The pool with these candidates merged in (for this page only: the cached pool stays as retrieved)."""
+    if not candidates:
+        return pool
+    known = set(pool.ids.tolist())
+    fresh = [vid for vid in candidates if vid not in known and vid not in excluded]
+    return pool.extended(candidates, _rows(user=user, ids=fresh, index=index, include_generated=include_generated))
 
 
 def _pool_for(*, user, index, interests, ivecs, iweights, excluded: set[int], seen: set[int], k: int,
@@ -272,7 +284,7 @@ def _features(*, user, pool: _Pool, keep: np.ndarray, ids: list[int], has: np.nd
         negative_vectors=nvecs,
         popularity=stats[:, 1] * 3 + stats[:, 0] - 2 * stats[:, 2],
         age_days=((timezone.now().timestamp() - pool.created[keep]) / 86400).astype(np.float32),
-        source_counts=has.sum(axis=1).astype(np.float32),
+        source_counts=has[:, _AGREEING].sum(axis=1).astype(np.float32),
         made_for_you=_made_for_you(ids, has[:, _COL["made_for_you"]]),
         collab=source_scores[:, _COL["collab"]],
         ease=source_scores[:, _COL["ease"]],
@@ -362,7 +374,8 @@ def ranked_for_user(
 
 # Which ranking feature each source's evidence shows up in, for "why this".
 _SOURCE_FEATURE = {"interest": "relevance", "collab": "collab", "ease": "ease", "sequence": "sequence",
-                   "popular": "popularity", "fresh": "freshness", "made_for_you": "made_for_you", "explore": None}
+                   "popular": "popularity", "fresh": "freshness", "made_for_you": "made_for_you", "explore": None,
+                   "cold": None}
 
 
 def _why(brought_by: list[str], feats: dict[str, np.ndarray], pos: int) -> str:

@@ -75,8 +75,37 @@ def test_import_interactions_creates_users_and_is_idempotent(imported, tmp_path,
 
     c1, c2 = (Video.objects.get(external_id=e).pk for e in ("c1", "c2"))
     assert c2 in neighbours().of(c1)[0]
+    # Two viewers are too few to fit the ranking to: the defaults stay, and the import says why.
+    assert "ranking weights: not fitted (0 viewers with three positives, 50 needed)" in out.out
     call_command("import_interactions", path)
     assert "0 created" in capsys.readouterr().out and Interaction.objects.count() == 3
+
+
+def test_import_interactions_fits_the_ranking_to_a_history_large_enough(imported, tmp_path, capsys, settings):
+    from feed import ranking
+
+    settings.FEED_FIT_MIN_VIEWERS = 4
+    items = ["c1", "c2", "s1", "s4", "g1"]
+    rows = [{"user": f"v{n}", "item": items[(n + step) % 5], "kind": "like", "timestamp": 1700000000 + 10 * n + step}
+            for n in range(6) for step in range(4)]
+    path = write_jsonl(tmp_path / "events.jsonl", rows)
+    call_command("import_interactions", "--no-fit", path)
+    assert "ranking weights" not in capsys.readouterr().out
+    assert not (settings.DATA_DIR / "ranker_weights.json").exists()
+    assert ranking.current_weights() == ranking.WEIGHTS
+
+    Interaction.objects.all().delete()
+    call_command("import_interactions", path)
+    out = capsys.readouterr().out
+    assert "ranking weights: fitting on 6 viewers' validation split" in out
+    assert "ranking weights fitted: validation HR@10" in out and ", test HR@10" in out
+    fit = json.loads((settings.DATA_DIR / "ranker_weights.json").read_text())
+    assert ranking.current_weights() == {**ranking.WEIGHTS, **fit["weights"]}
+    # The same file again adds nothing, so nothing is refitted.
+    stamp = (settings.DATA_DIR / "ranker_weights.json").stat().st_mtime_ns
+    call_command("import_interactions", path)
+    assert "0 created" in (out := capsys.readouterr().out) and "ranking weights" not in out
+    assert (settings.DATA_DIR / "ranker_weights.json").stat().st_mtime_ns == stamp
 
 
 def test_recommend_matches_the_feed_and_excludes_seen(imported, tmp_path, capsys):

@@ -61,3 +61,62 @@ def test_a_cold_item_reaches_the_first_page_until_its_audience_has_passed(make_u
     assert new.pk not in [vid for vid, _ in prepare_for_user(user=viewer, k=6).cold]
     with weights_override({**ranking.WEIGHTS, "relevance": 0.0}):
         assert new.pk not in [i.video.pk for i in ranked_for_user(user=viewer, k=6)]
+
+
+def test_a_cold_candidate_is_credited_what_warm_ones_like_it_have():
+    import numpy as np
+
+    # Warm candidates whose EASE score rises with the viewer's content score; the sequence
+    # source knows none of them.
+    content = np.array([0.0, 1.0, 2.0, 3.0, 2.5, -1.0], np.float32)
+    cold_mask = np.array([False, False, False, False, True, True])
+    feats = {"ease": np.array([0.0, 0.3, 0.6, 0.9, 0, 0], np.float32), "sequence": np.zeros(6, np.float32),
+             "collab": np.array([0.5, 0.5, 0.5, 0.5, 0, 0], np.float32)}
+    out = cold.imputed(feats, cold=cold_mask, content=content)
+    assert set(out) == {"ease@cold", "sequence@cold", "collab@cold"}
+    assert np.allclose(out["ease@cold"], [0, 0, 0, 0, 0.75, 0.0])  # on the line, and never below 0
+    assert np.allclose(out["collab@cold"], [0, 0, 0, 0, 0.5, 0.5]) and not out["sequence@cold"].any()
+    # The score counts the estimates at the weight of the feature times cold_prior.
+    base = {**ranking.WEIGHTS, "cold_prior": 0.0}
+    both = {**feats, **out}
+    assert np.allclose(ranking.score(both, base), ranking.score(feats, base))
+    lifted = ranking.score(both, {**base, "cold_prior": 1.0}) - ranking.score(feats, base)
+    assert np.allclose(lifted, ranking.WEIGHTS["ease"] * out["ease@cold"] + ranking.WEIGHTS["collab"] * out["collab@cold"])
+    # Without a content model, or without warm candidates to learn from, nothing is credited.
+    assert not any(v.any() for v in cold.imputed(feats, cold=cold_mask, content=None).values())
+    assert not any(v.any() for v in cold.imputed(feats, cold=np.ones(6, bool), content=content).values())
+
+
+def test_a_cold_item_that_fits_wins_a_place_on_merit_beside_the_cold_slot(make_user, catalog, settings):
+    from feed.ease import ease_refresh
+
+    settings.FEED_COLD_SLOTS = 1
+    scifi = catalog["scifi"]
+    # Other viewers watch the sci-fi films one after another: EASE and the sequence table
+    # score them for anyone who starts on them; nothing links the other genres.
+    for _ in range(4):
+        fan = make_user()
+        for video in scifi[:5]:
+            interaction_record(user=fan, video=video, kind="like")
+    ease_refresh()
+    Video.objects.update(views=5)  # the catalogue has been met; only the new films are cold
+    viewer = make_user()
+    for video in scifi[:2]:
+        interaction_record(user=viewer, video=video, kind="like")
+    new = [new_video("nebula", "Nebula drift", "a science fiction short: a lone pilot and a starship lost in a nebula", ["scifi"]),
+           new_video("ringworld", "Ringworld", "science fiction: astronauts explore an alien megastructure in deep space", ["scifi"])]
+    global_lists_clear()
+    ids = {v.pk for v in new}
+
+    def cold_on(page):
+        return [n for n, item in enumerate(page) if item.video.pk in ids]
+
+    # Counted as having no collaborative evidence, a new film only gets the slot at the end.
+    with weights_override({**ranking.WEIGHTS, "cold_prior": 0.0}):
+        page = ranked_for_user(user=viewer, k=6)
+    assert cold_on(page) == [5], [(i.video.title, i.source) for i in page]
+    # Credited what warm sci-fi films have, both reach the page, one of them above the slot.
+    page = ranked_for_user(user=viewer, k=6)
+    on = cold_on(page)
+    assert len(on) == 2 and on[0] < 5, [(i.video.title, i.source) for i in page]
+    assert all(page[n].reason for n in on)

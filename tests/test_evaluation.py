@@ -129,7 +129,7 @@ def test_fit_starts_from_each_signal_alone_and_keeps_what_it_does_not_fit():
         assert [f for f in FIT_STARTS if alone[f]] == [lead] and alone["diversity"] == 0
     blend = starts["ease and sequence alone"]
     assert (blend["ease"], blend["sequence"], blend["relevance"], blend["collab"]) == (1.0, 1.0, 0.0, 0.0)
-    assert all(s["made_for_you"] == ranking.WEIGHTS["made_for_you"] for s in starts.values())
+    assert all(s[w] == ranking.WEIGHTS[w] for s in starts.values() for w in ("made_for_you", "cold_prior"))
     # A peak that coordinate ascent from the defaults cannot see: only the starts reach it.
     fit = _fit(lambda w: 1.0 if w == blend else 0.0, progress=lambda _: None)
     assert fit["weights"] == blend and fit["objective"] == 1.0 and fit["start_objective"] == 0.0
