@@ -305,7 +305,9 @@ def ranker_fit(*, k: int = 10, max_users: int | None = 2000, seed: int = 0, save
     if save:
         path = settings.DATA_DIR / "ranker_weights.json"
         tmp = path.with_suffix(".tmp")
-        tmp.write_text(json.dumps(report["fit"], indent=2))
+        # Only what was fitted: the policies (made_for_you, cold_prior) stay the code's own.
+        fitted = {name: value for name, value in report["fit"]["weights"].items() if name in FIT_FEATURES}
+        tmp.write_text(json.dumps({**report["fit"], "weights": fitted}, indent=2))
         tmp.replace(path)
         ease_refresh()
         progress(f"saved {path}")

@@ -310,7 +310,8 @@ def _made_for_you(ids: list[int], flags: np.ndarray) -> np.ndarray:
 def page_order(prep: Prepared, *, k: int, explore_slots: int = 0, weights: dict[str, float] | None = None,
                alive: np.ndarray | None = None) -> tuple[np.ndarray, list[int], list[int]]:
     """(scores, positions of the ranked candidates, cold video ids after them): MMR over the
-    exploited part, a few exploration slots, the cold slots at the end."""
+    exploited part, a few exploration slots, the cold slots at the end (cold items that won a
+    place on merit leave them to the next ones)."""
     scores = ranking.score(prep.feats, weights)
     alive = np.ones(len(prep.ids), dtype=bool) if alive is None else alive
     explore_only = prep.explore_only

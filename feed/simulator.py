@@ -18,6 +18,7 @@ from django.contrib.auth import get_user_model
 
 from core.vec import from_bytes
 from feed.services import feed_page_serve
+from feed.sources import global_lists_clear, global_lists_pinned
 from generation.models import Video
 from profiles.services import interaction_record
 
@@ -79,45 +80,57 @@ def simulate(
     if unknown:
         raise ValueError(f"unknown policies: {', '.join(sorted(unknown))}")
     tastes = hidden_tastes(n=users, seed=seed)
-    User = get_user_model()
     # expected_like_rate is the mean like probability of what was shown: the same comparison
     # without the coin flips' noise, which at a few hundred impressions a session is larger
     # than the gap between two feeds.
     report: dict = {"viewers": users, "sessions": sessions, "page_size": page_size, "like_rate": {}, "expected_like_rate": {}}
-    for policy in policies:
-        rng = random.Random(seed + 1)
-        viewers = []
-        for n in range(users):
-            user, _ = User.objects.get_or_create(username=f"sim-{seed}-{policy}-{n}")
-            user.interactions.all().delete()
-            user.interests.all().delete()
-            viewers.append(user)
-        rates, expected = [], []
-        for session in range(sessions):
-            likes = shown = 0
-            chance = 0.0
-            for user, taste in zip(viewers, tastes):
-                if policy == "tailor":
-                    page = [item.video for item in feed_page_serve(user=user, size=page_size).items]
-                elif policy == "popular":
-                    page = _popular_page(user, page_size)
-                else:
-                    page = _random_page(user, page_size, rng)
-                for video in page:
-                    affinity = taste.affinity(from_bytes(video.embedding))
-                    shown += 1
-                    chance += like_probability(affinity)
-                    if rng.random() < like_probability(affinity):
-                        likes += 1
-                        interaction_record(user=user, video=video, kind="like")
-                    elif rng.random() < 0.5:
-                        fraction = min(1.0, max(0.0, affinity + rng.gauss(0, 0.15)))
-                        interaction_record(user=user, video=video, kind="view", watch_fraction=round(fraction, 3))
-                    else:
-                        interaction_record(user=user, video=video, kind="skip")
-            rates.append(round(likes / max(shown, 1), 4))
-            expected.append(round(chance / max(shown, 1), 4))
-            progress(f"{policy}: session {session + 1}/{sessions} like rate {rates[-1]:.3f}")
-        report["like_rate"][policy] = rates
-        report["expected_like_rate"][policy] = expected
+    # Shared lists (popular, cold) are recomputed at each session's start in this thread, not
+    # refreshed in the background on a timer: the same seed then gives the same logs.
+    with global_lists_pinned():
+        for policy in policies:
+            rates, expected = _simulate_policy(policy, users=users, sessions=sessions, page_size=page_size, seed=seed,
+                                               tastes=tastes, progress=progress)
+            report["like_rate"][policy] = rates
+            report["expected_like_rate"][policy] = expected
+    global_lists_clear()
     return report
+
+
+def _simulate_policy(policy: str, *, users: int, sessions: int, page_size: int, seed: int, tastes: list[HiddenTaste],
+                     progress: Callable[[str], None]) -> tuple[list[float], list[float]]:
+    User = get_user_model()
+    rng = random.Random(seed + 1)
+    viewers = []
+    for n in range(users):
+        user, _ = User.objects.get_or_create(username=f"sim-{seed}-{policy}-{n}")
+        user.interactions.all().delete()
+        user.interests.all().delete()
+        viewers.append(user)
+    rates, expected = [], []
+    for session in range(sessions):
+        global_lists_clear()
+        likes = shown = 0
+        chance = 0.0
+        for user, taste in zip(viewers, tastes):
+            if policy == "tailor":
+                page = [item.video for item in feed_page_serve(user=user, size=page_size).items]
+            elif policy == "popular":
+                page = _popular_page(user, page_size)
+            else:
+                page = _random_page(user, page_size, rng)
+            for video in page:
+                affinity = taste.affinity(from_bytes(video.embedding))
+                shown += 1
+                chance += like_probability(affinity)
+                if rng.random() < like_probability(affinity):
+                    likes += 1
+                    interaction_record(user=user, video=video, kind="like")
+                elif rng.random() < 0.5:
+                    fraction = min(1.0, max(0.0, affinity + rng.gauss(0, 0.15)))
+                    interaction_record(user=user, video=video, kind="view", watch_fraction=round(fraction, 3))
+                else:
+                    interaction_record(user=user, video=video, kind="skip")
+        rates.append(round(likes / max(shown, 1), 4))
+        expected.append(round(chance / max(shown, 1), 4))
+        progress(f"{policy}: session {session + 1}/{sessions} like rate {rates[-1]:.3f}")
+    return rates, expected

@@ -7,7 +7,7 @@ import pytest
 from django.core.management import call_command
 
 from feed.collaborative import neighbours, neighbours_build, neighbours_refresh
-from feed.evaluation import FIT_STARTS, _fit, _objective, _starts
+from feed.evaluation import FIT_FEATURES, FIT_STARTS, _fit, _objective, _starts
 from feed.selectors import ranked_for_user
 from profiles.models import Interaction, Interest
 from profiles.services import interaction_record
@@ -77,9 +77,10 @@ def test_evaluate_changes_nothing_and_beats_baselines_on_simulated_viewers(db, c
     # viewer's hit is a coin of p~0.4: differences under ~0.03 are noise, and another CPU's
     # embedder moves them by that much. Tailor must be on par in HR@10 and NDCG@10 with every
     # baseline, and serve more of the catalogue than item-kNN and far more than popularity.
-    # Measured: HR@10 / NDCG@10 0.492 / 0.390 against EASE 0.432 / 0.371 and item-kNN 0.440 /
-    # 0.374 on the embedded pass, 0.468 / 0.398 against 0.476 / 0.357 and 0.420 / 0.318 with
-    # perturbed vectors. (EASE led by 0.062 there before two fixes to
+    # The simulation is deterministic (shared lists are recomputed per session, not on a timer),
+    # but any change to the feed changes the logs its first run writes. Measured: HR@10 / NDCG@10
+    # 0.472 / 0.355 against EASE 0.468 / 0.376 and the sequence source 0.444 / 0.354 on the
+    # embedded pass. (EASE led by 0.062 there before two fixes to
     # evaluate: histories with equal timestamps are cut in order, and shared lists no longer
     # refresh in the background, where they read the held-out events.)
     # `evaluate` on real data is where the ranking is judged.
@@ -93,9 +94,10 @@ def test_evaluate_changes_nothing_and_beats_baselines_on_simulated_viewers(db, c
     # Without the cold slot no held-out item could reach a first page (Tailor's share was 0.000).
     # Content-only ranks the whole catalogue by closeness to the mean of the likes, which on this
     # simulator (whose viewers like by cosine in the same embedding space) is near an oracle and
-    # spends ~2 of its 10 slots on cold items: one slot stays below it here (measured 0.234
-    # against 0.351), and above it on MovieLens 100K (0.250 against 0.239).
-    assert cold["tailor"] > cold["random"] + 0.1, cold
+    # spends ~2 of its 10 slots on cold items. The slot alone stayed below it (0.234 against
+    # 0.351); with cold items competing for the rest of the page on estimated evidence, Tailor
+    # is above it (measured 0.498 against 0.314), as on MovieLens 100K (0.278 against 0.225).
+    assert cold["tailor"] > cold["content_only"] + 0.03 and cold["tailor"] > cold["random"] + 0.1, cold
     # What the slot costs the warm hit rate, measured on the same split.
     assert cold["warm_viewers"] > 50, cold
     cost = cold["tailor_warm_hr_at_10_without_cold_slots"] - cold["tailor_warm_hr_at_10"]
@@ -116,6 +118,7 @@ def test_fit_ranker_saves_weights_the_feed_then_uses(db, capsys, settings):
     assert {"tailor", "popularity", "item_knn", "ease", "sequence"} <= set(printed["test"])
     fit = json.loads((settings.DATA_DIR / "ranker_weights.json").read_text())
     assert fit["objective"] >= fit["start_objective"]
+    assert set(fit["weights"]) == set(FIT_FEATURES)  # the policies (made_for_you, cold_prior) stay the code's
     assert ranking.current_weights() == {**ranking.WEIGHTS, **fit["weights"]}
     assert ranking.fitted_extra()["ease_lambda"] == fit["ease_lambda"] == printed["test"]["ease_lambda"]
 
