@@ -382,15 +382,15 @@ FEED_PAGE_SIZE = env_int("TAILOR_FEED_PAGE_SIZE", 8, min_value=1, max_value=100)
 # taste stands (a like or a skip retrieves again); 0 retrieves on every page.
 FEED_POOL_TTL_S = env_int("TAILOR_FEED_POOL_TTL_S", 120, min_value=0, max_value=3600)
 SEED_DEMO = env_bool("TAILOR_SEED_DEMO", True)
+# import_interactions fits the ranking weights to the imported history (fit_ranker) once this many
+# viewers have three positives on different items (a validation and a test target and one to learn from).
+FEED_FIT_MIN_VIEWERS = env_int("TAILOR_FEED_FIT_MIN_VIEWERS", 50, min_value=1)
 # Cold items (feed/cold.py): slots per page for items with fewer than FEED_COLD_EVENTS events (1: none yet),
 # chosen by the viewer's content model; an item still cold after FEED_COLD_AUDIENCE impressions
 # had its fair audience and leaves the slots. Each slot costs warm hit rate: `evaluate` reports
 # both. On MovieLens 100K (3s read as skips) one slot took Tailor's test HR@10 from 0.255 to 0.240 and two to 0.228
 # (the sequence source alone: 0.252), while the cold share went 0.215, then 0.328: one is the
 # default, more is an operator's choice.
-# import_interactions fits the ranking weights to the imported history (fit_ranker) once this many
-# viewers have three positives on different items (a validation and a test target and one to learn from).
-FEED_FIT_MIN_VIEWERS = env_int("TAILOR_FEED_FIT_MIN_VIEWERS", 50, min_value=1)
 FEED_COLD_SLOTS = env_int("TAILOR_FEED_COLD_SLOTS", 1, min_value=0, max_value=10)
 FEED_COLD_EVENTS = env_int("TAILOR_FEED_COLD_EVENTS", 1, min_value=1)
 FEED_COLD_AUDIENCE = env_int("TAILOR_FEED_COLD_AUDIENCE", 100, min_value=1)

@@ -55,8 +55,14 @@ def cold_pool(*, index) -> tuple[np.ndarray, np.ndarray]:
     """(ids, vectors) of the public cold items still owed an audience, newest first; shared
     by every viewer and refreshed in the background like the popular list (vectors too, so
     a page does not gather thousands of them from the index)."""
-    ids, vectors = sources._global_list("cold", lambda: _cold_arrays(index))
+    ids, vectors, _ = sources._global_list("cold", lambda: _cold_arrays(index))
     return ids, vectors
+
+
+def cold_rows(*, index) -> dict[int, tuple]:
+    """{video id: (created_at, views, likes, negatives)} of the cold pool: the ranking rows of
+    the cold candidates, so a page does not query them."""
+    return sources._global_list("cold", lambda: _cold_arrays(index))[2]
 
 
 def owed_audience(ids: list[int], *, index) -> np.ndarray:
@@ -66,26 +72,29 @@ def owed_audience(ids: list[int], *, index) -> np.ndarray:
 
 
 def _cold_arrays(index) -> list:
-    ids = np.array(_cold_ids(), np.int64)
+    rows = _cold_rows()
+    ids = np.array(list(rows), np.int64)
     ids = ids[index.present(ids)] if len(ids) else ids
     vectors = index.vectors(ids.tolist()) if len(ids) else np.zeros((0, index.dim), np.float32)
-    return [ids, vectors]
+    return [ids, vectors, {int(v): rows[int(v)] for v in ids}]
 
 
-def _cold_ids() -> list[int]:
+def _cold_rows() -> dict[int, tuple]:
     from feed.models import Impression
 
-    ids = list(
-        Video.objects.filter(made_for__isnull=True, embedded_at__isnull=False, views__lt=settings.FEED_COLD_EVENTS)
-        .order_by("-created_at", "-id").values_list("id", flat=True)[:POOL_MAX]
-    )
+    rows = {
+        row[0]: row[1:]
+        for row in Video.objects.filter(made_for__isnull=True, embedded_at__isnull=False, views__lt=settings.FEED_COLD_EVENTS)
+        .order_by("-created_at", "-id").values_list("id", "created_at", "views", "likes", "negatives")[:POOL_MAX]
+    }
+    ids = list(rows)
     failed: set[int] = set()
     for start in range(0, len(ids), 5000):
         failed.update(
             Impression.objects.filter(video_id__in=ids[start : start + 5000]).values("video_id")
             .annotate(n=Count("id")).filter(n__gte=settings.FEED_COLD_AUDIENCE).values_list("video_id", flat=True)
         )
-    return [v for v in ids if v not in failed]
+    return {v: row for v, row in rows.items() if v not in failed}
 
 
 def viewer_model(*, user, dim: int, fallback: np.ndarray | None = None, index=None) -> np.ndarray | None:
@@ -163,8 +172,8 @@ def imputed(feats: dict[str, np.ndarray], *, cold: np.ndarray, content: np.ndarr
     a warm candidate with the same content score (the viewer's model, item . w) has, from a
     least-squares line over this viewer's warm candidates, within [0, 1]. Missing evidence is
     then neither counted as zero (a cold item could never win a slot on merit) nor as certain;
-    `ranking.score` weighs them by the "cold_prior" weight, which `fit_ranker` fits. Keys are
-    "<feature>@cold", 0 for warm candidates."""
+    `ranking.score` weighs them by the "cold_prior" weight (an exposure policy: `fit_ranker`
+    leaves it alone). Keys are "<feature>@cold", 0 for warm candidates."""
     n = len(cold)
     out = {f"{name}@cold": np.zeros(n, np.float32) for name in IMPUTED}
     warm = ~cold

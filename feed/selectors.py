@@ -216,15 +216,19 @@ def prepare_for_user(
                      seen=seen, k=k, include_generated=include_generated, pool_key=pool_key)
     if explore_slots:
         explore = sources.explore_candidates(index=index, rng=random.Random(seed))
-        pool = _pool_extended(pool, explore, user=user, index=index, excluded=excluded, include_generated=include_generated)
+        known = set(pool.ids.tolist())
+        fresh = [vid for vid in explore if vid not in known and vid not in excluded]
+        pool = pool.extended(explore, _rows(user=user, ids=fresh, index=index, include_generated=include_generated))
     # 2. Cold items: too new for any collaborative source. The viewer's content model
     #    (feed/cold.py) brings its best ones in to compete for the page, and fills the cold
     #    slots (on every page including the first, so `recommend` too).
     cold_n = min(settings.FEED_COLD_SLOTS, k)
     model = cold.viewer_model(user=user, dim=index.dim, fallback=ivecs, index=index)
     picks = cold.cold_picks(user=user, index=index, exclude=excluded, n=max(2 * cold_n, cold.CANDIDATES), model=model)
-    pool = _pool_extended(pool, {vid: sources.Candidate(vid, {"cold": s}, {"cold": COLD_REASON}) for vid, s in picks},
-                          user=user, index=index, excluded=excluded, include_generated=include_generated)
+    if picks:
+        known, rows = set(pool.ids.tolist()), cold.cold_rows(index=index)
+        pool = pool.extended({vid: sources.Candidate(vid, {"cold": s}, {"cold": COLD_REASON}) for vid, s in picks},
+                             {vid: rows[vid] for vid, _ in picks if vid not in known and vid in rows})
     keep = np.flatnonzero(~np.isin(pool.ids, list(excluded)) & index.present(pool.ids))  # a pool can outlive a deleted video
     if not len(keep):
         return None
@@ -241,16 +245,6 @@ def prepare_for_user(
     return Prepared(ids=ids, feats=feats, vectors=vectors, has=has,
                     explore_only=has[:, _COL["explore"]] & (has.sum(axis=1) == 1),
                     reasons=pool.reasons[keep], texts=pool.texts, cold=picks, cold_n=cold_n)
-
-
-def _pool_extended(pool: _Pool, candidates: dict[int, sources.Candidate], *, user, index, excluded: set[int],
-                   include_generated: bool) -> _Pool:
-    """The pool with these candidates merged in (for this page only: the cached pool stays as retrieved)."""
-    if not candidates:
-        return pool
-    known = set(pool.ids.tolist())
-    fresh = [vid for vid in candidates if vid not in known and vid not in excluded]
-    return pool.extended(candidates, _rows(user=user, ids=fresh, index=index, include_generated=include_generated))
 
 
 def _pool_for(*, user, index, interests, ivecs, iweights, excluded: set[int], seen: set[int], k: int,
