@@ -385,6 +385,8 @@ SEED_DEMO = env_bool("TAILOR_SEED_DEMO", True)
 # import_interactions fits the ranking weights to the imported history (fit_ranker) once this many
 # viewers have three positives on different items (a validation and a test target and one to learn from).
 FEED_FIT_MIN_VIEWERS = env_int("TAILOR_FEED_FIT_MIN_VIEWERS", 50, min_value=1)
+# ... and while the history holds at most this many events (the fit rebuilds the sequence table in memory).
+FEED_FIT_MAX_EVENTS = env_int("TAILOR_FEED_FIT_MAX_EVENTS", 10_000_000, min_value=1)
 # Cold items (feed/cold.py): slots per page for items with fewer than FEED_COLD_EVENTS events (1: none yet),
 # chosen by the viewer's content model; an item still cold after FEED_COLD_AUDIENCE impressions
 # had its fair audience and leaves the slots. Each slot costs warm hit rate: `evaluate` reports

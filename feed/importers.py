@@ -237,6 +237,11 @@ def _ranker_fit_due(progress: Progress) -> None:
 
     from feed.evaluation import fit_viewers, ranker_fit
 
+    events = Interaction.objects.count()
+    if events > settings.FEED_FIT_MAX_EVENTS:
+        progress(f"ranking weights: not fitted ({events} events, over TAILOR_FEED_FIT_MAX_EVENTS: a fit rebuilds "
+                 "what was learned in memory); run fit_ranker on a replica or a sample")
+        return
     viewers = fit_viewers()
     if viewers < settings.FEED_FIT_MIN_VIEWERS:
         progress(f"ranking weights: not fitted ({viewers} viewers with three positives, "

@@ -91,6 +91,12 @@ def test_import_interactions_fits_the_ranking_to_a_history_large_enough(imported
     path = write_jsonl(tmp_path / "events.jsonl", rows)
     call_command("import_interactions", "--no-fit", path)
     assert "ranking weights" not in capsys.readouterr().out
+    # A history too large to rebuild in memory is left to fit_ranker on a replica.
+    settings.FEED_FIT_MAX_EVENTS = 10
+    Interaction.objects.all().delete()
+    call_command("import_interactions", path)
+    assert "ranking weights: not fitted (24 events, over TAILOR_FEED_FIT_MAX_EVENTS" in capsys.readouterr().out
+    settings.FEED_FIT_MAX_EVENTS = 1000
     assert not (settings.DATA_DIR / "ranker_weights.json").exists()
     assert ranking.current_weights() == ranking.WEIGHTS
 
