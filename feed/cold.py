@@ -55,14 +55,18 @@ def cold_pool(*, index) -> tuple[np.ndarray, np.ndarray]:
     """(ids, vectors) of the public cold items still owed an audience, newest first; shared
     by every viewer and refreshed in the background like the popular list (vectors too, so
     a page does not gather thousands of them from the index)."""
-    ids, vectors, _ = sources._global_list("cold", lambda: _cold_arrays(index))
+    ids, vectors, _ = _cold_list(index)
     return ids, vectors
 
 
 def cold_rows(*, index) -> dict[int, tuple]:
     """{video id: (created_at, views, likes, negatives)} of the cold pool: the ranking rows of
     the cold candidates, so a page does not query them."""
-    return sources._global_list("cold", lambda: _cold_arrays(index))[2]
+    return _cold_list(index)[2]
+
+
+def _cold_list(index) -> list:
+    return sources._global_list("cold", lambda: _cold_arrays(index))
 
 
 def owed_audience(ids: list[int], *, index) -> np.ndarray:

@@ -309,8 +309,9 @@ def ranker_fit(*, k: int = 10, max_users: int | None = 2000, seed: int = 0, save
         fitted = {name: value for name, value in report["fit"]["weights"].items() if name in FIT_FEATURES}
         tmp.write_text(json.dumps({**report["fit"], "weights": fitted}, indent=2))
         tmp.replace(path)
-        ease_refresh()
         progress(f"saved {path}")
+        table = ease_refresh(lam=report["fit"]["ease_lambda"])
+        progress(f"long-term model (EASE): {len(table.ids)} videos, lambda {report['fit']['ease_lambda']}")
     return {"fit": report["fit"], "validation": report["validation"], "test": report["test"]}
 
 

@@ -225,14 +225,14 @@ def interactions_import(*, stream: Iterable[str], progress: Progress = lambda _:
 
         table = neighbours_refresh()
         progress(f"co-engagement table: {len(table.ids)} videos")
-        table = ease_refresh()
-        progress(f"long-term model (EASE): {len(table.ids)} videos")
-        if fit:
-            _ranker_fit_due(progress)
+        if not (fit and _ranker_fit_due(progress)):  # a fit refits EASE itself, with the lambda it chose
+            table = ease_refresh()
+            progress(f"long-term model (EASE): {len(table.ids)} videos")
     return report
 
 
-def _ranker_fit_due(progress: Progress) -> None:
+def _ranker_fit_due(progress: Progress) -> bool:
+    """Fit the ranking weights if the history is large enough, and not too large; True if it did."""
     from django.conf import settings
 
     from feed.evaluation import fit_viewers, ranker_fit
@@ -241,17 +241,22 @@ def _ranker_fit_due(progress: Progress) -> None:
     if events > settings.FEED_FIT_MAX_EVENTS:
         progress(f"ranking weights: not fitted ({events} events, over TAILOR_FEED_FIT_MAX_EVENTS: a fit rebuilds "
                  "what was learned in memory); run fit_ranker on a replica or a sample")
-        return
+        return False
     viewers = fit_viewers()
     if viewers < settings.FEED_FIT_MIN_VIEWERS:
         progress(f"ranking weights: not fitted ({viewers} viewers with three positives, "
                  f"{settings.FEED_FIT_MIN_VIEWERS} needed); run fit_ranker once there are more")
-        return
+        return False
     progress(f"ranking weights: fitting on {viewers} viewers' validation split (fit_ranker; --no-fit skips this)")
-    report = ranker_fit(progress=lambda m: progress(f"  {m}"))
+    try:
+        report = ranker_fit(progress=lambda m: progress(f"  {m}"))
+    except ValueError as exc:  # no validation target after all: the defaults stay
+        progress(f"ranking weights: not fitted ({exc})")
+        return False
     validation, test = report["validation"]["tailor"], report["test"]["tailor"]
     progress(f"ranking weights fitted: validation HR@10 {validation['hr_at_10']} NDCG@10 {validation['ndcg_at_10']}, "
              f"test HR@10 {test['hr_at_10']} NDCG@10 {test['ndcg_at_10']}")
+    return True
 
 
 def _interaction_problems(obj: dict[str, Any]) -> list[str]:

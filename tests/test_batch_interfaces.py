@@ -77,6 +77,7 @@ def test_import_interactions_creates_users_and_is_idempotent(imported, tmp_path,
     assert c2 in neighbours().of(c1)[0]
     # Two viewers are too few to fit the ranking to: the defaults stay, and the import says why.
     assert "ranking weights: not fitted (0 viewers with three positives, 50 needed)" in out.out
+    assert out.out.count("long-term model (EASE)") == 1
     call_command("import_interactions", path)
     assert "0 created" in capsys.readouterr().out and Interaction.objects.count() == 3
 
@@ -105,6 +106,7 @@ def test_import_interactions_fits_the_ranking_to_a_history_large_enough(imported
     out = capsys.readouterr().out
     assert "ranking weights: fitting on 6 viewers' validation split" in out
     assert "ranking weights fitted: validation HR@10" in out and ", test HR@10" in out
+    assert out.count("long-term model (EASE)") == 1 and "videos, lambda" in out  # refitted once, after the fit
     fit = json.loads((settings.DATA_DIR / "ranker_weights.json").read_text())
     assert ranking.current_weights() == {**ranking.WEIGHTS, **fit["weights"]}
     # The same file again adds nothing, so nothing is refitted.
