@@ -10,7 +10,7 @@ events. For catalogues whose head alone outgrows that, the scalable equivalent i
 regression restricted to each item's item-kNN neighbourhood (SLIM-style), not done here.
 
 The periodic job (feed.tasks.collab_refresh) fits it and saves each item's NEIGHBOURS
-largest entries beside the index, as the item-kNN table is; nothing dense is kept.
+largest entries (in magnitude) beside the index, as the item-kNN table is; nothing dense is kept.
 """
 
 from __future__ import annotations
@@ -76,13 +76,20 @@ class Gram:
         b = self.fit(lam)
         if not len(b):
             return EMPTY
-        # Each row's k largest entries: what that item, once met, adds to every other item.
+        # Each row's k largest entries in magnitude: what that item, once met, adds to or takes
+        # from every other item. The negative ones matter as much as the positive: an item met
+        # beside its substitutes pushes them down. Keeping only the positive entries had the
+        # feed's EASE score miss the model's own top 10 for every viewer of the simulator
+        # (HR@10 / NDCG@10 0.440 / 0.325 against the dense model's 0.468 / 0.376; by magnitude
+        # 0.452 / 0.368 at k=200 of 333 items, identical lists once k holds every item), and on
+        # MovieLens 100K (1,682 items) EASE with the sequence source went from 0.222 / 0.114 to
+        # 0.232 / 0.120 (k=500: 0.240 / 0.123, within the noise of ~0.013).
         k = min(k, len(b) - 1) or 1
-        top = np.argpartition(-b, k - 1, axis=1)[:, :k]
+        top = np.argpartition(-np.abs(b), k - 1, axis=1)[:, :k]
         rows = np.repeat(self.ids, k)
         scores = np.take_along_axis(b, top, axis=1).ravel()
-        positive = scores > 0
-        return top_k_table(rows[positive], self.ids[top.ravel()][positive], scores[positive], k=k)
+        kept = scores != 0
+        return top_k_table(rows[kept], self.ids[top.ravel()][kept], scores[kept], k=k)
 
 
 def _path() -> Path:

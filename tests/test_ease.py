@@ -20,11 +20,37 @@ def test_the_fit_is_the_closed_form():
     expected = np.eye(len(cols)) - p / np.diag(p)
     np.fill_diagonal(expected, 0)
     assert np.allclose(gram.fit(50.0), expected, atol=1e-4)
+    # The table keeps each row's k largest entries in magnitude, the negative ones included.
     table = gram.table(50.0, k=3)
     ids, scores = table.of(int(gram.ids[0]))
-    top = np.argsort(-expected[0])[:3]
-    assert set(ids.tolist()) == {int(gram.ids[i]) for i in top if expected[0, i] > 0}
-    assert scores == pytest.approx(np.sort(expected[0][top][expected[0][top] > 0])[::-1], abs=1e-4)
+    top = np.argsort(-np.abs(expected[0]))[:3]
+    assert set(ids.tolist()) == {int(gram.ids[i]) for i in top}
+    assert scores == pytest.approx(np.sort(expected[0][top])[::-1], abs=1e-4)
+
+
+def test_a_table_that_holds_every_item_scores_as_the_dense_model():
+    # What the feed's EASE feature is: the stored table's votes over a viewer's history. With
+    # every entry kept they are the model's own scores, negative contributions included.
+    rng = np.random.default_rng(3)
+    x = (rng.random((60, 12)) < 0.25).astype(np.float32)
+    # Items 0 and 1 are substitutes: each viewer who met item 2 met exactly one of them.
+    x[:, :2] = 0
+    fans = np.flatnonzero(x[:, 2])
+    x[fans, 0], x[fans, 1] = fans % 2, 1 - fans % 2
+    users, videos = np.nonzero(x)
+    gram = ease.Gram(users, videos, max_items=100)
+    assert list(gram.ids) == list(range(12))
+    b = gram.fit(5.0)
+    assert b[0, 1] < -0.2 and b[0, 2] > 0.2  # the substitute is pushed down, the companion up
+    # At k=3 row 0 keeps its companion and its substitute, the two largest in magnitude.
+    ids, scores = gram.table(5.0, k=3).of(0)
+    assert {0: None, **dict(zip(ids.tolist(), scores.tolist()))}.get(1) == pytest.approx(b[0, 1], abs=1e-4)
+    table = gram.table(5.0, k=len(gram.ids))
+    ids, scores = ease.ease_scores(history=[0, 3, 7], table=table)
+    dense = b[[0, 3, 7]].sum(axis=0)
+    got = dict(zip(ids.tolist(), scores.tolist()))
+    assert (dense < 0).sum() >= 3
+    assert [got.get(v, 0.0) for v in range(12)] == pytest.approx(dense.tolist(), abs=1e-4)
 
 
 def test_refresh_saves_a_table_the_feed_reads(make_user, catalog):
