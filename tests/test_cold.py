@@ -46,9 +46,9 @@ def test_a_cold_item_reaches_the_first_page_until_its_audience_has_passed(make_u
     new = new_video("nebula", "Nebula drift", "a science fiction short: a lone pilot and a starship lost in a nebula", ["scifi"])
     global_lists_clear()
     assert prepare_for_user(user=viewer, k=6).cold[0][0] == new.pk
-    # Even where nothing else in the ranking would bring it up (no content relevance at all),
-    # it takes the page's cold slot: the last one.
-    with weights_override({**ranking.WEIGHTS, "relevance": 0.0}):
+    # Even where nothing else in the ranking would bring it up (no content relevance, no credit
+    # for estimated evidence), it takes the page's cold slot: the last one.
+    with weights_override({**ranking.WEIGHTS, "relevance": 0.0, "cold_prior": 0.0}):
         page = ranked_for_user(user=viewer, k=6)
     assert [i.video.pk for i in page if i.source == "cold"] == [new.pk] and page[-1].video.pk == new.pk
     assert page[-1].reason
@@ -71,17 +71,24 @@ def test_a_cold_candidate_is_credited_what_warm_ones_like_it_have():
     content = np.array([0.0, 1.0, 2.0, 3.0, 2.5, -1.0], np.float32)
     cold_mask = np.array([False, False, False, False, True, True])
     feats = {"ease": np.array([0.0, 0.3, 0.6, 0.9, 0, 0], np.float32), "sequence": np.zeros(6, np.float32),
-             "collab": np.array([0.5, 0.5, 0.5, 0.5, 0, 0], np.float32)}
+             "collab": np.array([0.5, 0.5, 0.5, 0.5, 0, 0], np.float32),
+             # Evidence a cold item cannot have either: how popular, how many sources agreed.
+             "popularity": np.array([0.2, 0.4, 0.6, 0.8, 0, 0], np.float32),
+             "agreement": np.array([3.0, 1.0, 1.0, 0.0, 0, 0], np.float32)}
     out = cold.imputed(feats, cold=cold_mask, content=content)
-    assert set(out) == {"ease@cold", "sequence@cold", "collab@cold"}
-    assert np.allclose(out["ease@cold"], [0, 0, 0, 0, 0.75, 0.0])  # on the line, and never below 0
+    assert set(out) == {f"{name}@cold" for name in ("ease", "sequence", "collab", "popularity", "agreement")}
+    assert np.allclose(out["ease@cold"], [0, 0, 0, 0, 0.75, 0.0])  # on the line (all are), and never below 0
     assert np.allclose(out["collab@cold"], [0, 0, 0, 0, 0.5, 0.5]) and not out["sequence@cold"].any()
+    assert np.allclose(out["popularity@cold"], [0, 0, 0, 0, 0.7, 0.0])
+    # Warm candidates off their line are an uncertainty: one standard deviation (0.418) above
+    # it (0.35 at 2.5; 3.5 at -1, capped at 1).
+    assert np.allclose(out["agreement@cold"], [0, 0, 0, 0, 0.35 + np.sqrt(0.175), 1.0])
     # The score counts the estimates at the weight of the feature times cold_prior.
     base = {**ranking.WEIGHTS, "cold_prior": 0.0}
     both = {**feats, **out}
     assert np.allclose(ranking.score(both, base), ranking.score(feats, base))
     lifted = ranking.score(both, {**base, "cold_prior": 1.0}) - ranking.score(feats, base)
-    assert np.allclose(lifted, ranking.WEIGHTS["ease"] * out["ease@cold"] + ranking.WEIGHTS["collab"] * out["collab@cold"])
+    assert np.allclose(lifted, sum(ranking.WEIGHTS[name] * out[f"{name}@cold"] for name in cold.IMPUTED))
     # Without a content model, or without warm candidates to learn from, nothing is credited.
     assert not any(v.any() for v in cold.imputed(feats, cold=cold_mask, content=None).values())
     assert not any(v.any() for v in cold.imputed(feats, cold=np.ones(6, bool), content=content).values())
