@@ -9,7 +9,8 @@ class Command(BaseCommand):
     help = ("Offline evaluation on the stored interactions: chronological leave-last-out (validation: the "
             "second-to-last positive; test: the last), the feed's ranking against popularity, item-kNN, EASE "
             "and the sequence source, HR@k, NDCG@k, coverage and novelty; and a cold-item hit rate on a split "
-            "that holds out a share of the items entirely. Changes nothing.")
+            "that holds out a share of the items entirely. Changes nothing (one transaction, rolled back; on a "
+            "live PostgreSQL primary it holds locks on the video counters until it ends: run it on a copy).")
 
     def add_arguments(self, parser):
         parser.add_argument("--k", type=int, default=10)
