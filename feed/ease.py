@@ -10,7 +10,8 @@ events. For catalogues whose head alone outgrows that, the scalable equivalent i
 regression restricted to each item's item-kNN neighbourhood (SLIM-style), not done here.
 
 The periodic job (feed.tasks.collab_refresh) fits it and saves each item's NEIGHBOURS
-largest entries (in magnitude; every entry for catalogues up to FULL_ITEMS) beside the index, as the item-kNN table is; nothing dense is kept.
+largest entries (in magnitude; more for smaller catalogues, within TABLE_ENTRIES) beside
+the index, as the item-kNN table is; nothing dense is kept.
 """
 
 from __future__ import annotations
@@ -31,14 +32,15 @@ logger = logging.getLogger("tailor.feed")
 MAX_ITEMS = 20_000
 MIN_USERS = 2
 NEIGHBOURS = 200
-# Up to this many items the table keeps every entry (at most 12 MB): the dense model exactly. On
-# one simulator run (333 items, ~250 viewers, lambda 25 chosen on validation) the top 200 of
-# each row scored the test split at HR@10 0.328 against the dense model's 0.436 (0.468 against
-# 0.464 on its validation split, and within 0.01 of it at lambda 50 and above): with fewer
-# viewers than items and a small lambda, B's entries are large and cancel in the sums, which
-# cutting rows breaks. On MovieLens 100K (1,682 items) the top 200, 500 and 1,000 each scored
-# within 0.007 of the dense model at lambda 100 and 200.
-FULL_ITEMS = 1000
+# The table's size: what MAX_ITEMS items at NEIGHBOURS entries each take (4M entries, ~48 MB).
+# A smaller catalogue keeps more entries per item, every one up to ~2,000 items (the dense
+# model exactly). On one simulator run (333 items, ~250 viewers, lambda 25 chosen on
+# validation) the top 200 of each row scored the test split at HR@10 0.328 against the dense
+# model's 0.436 (0.468 against 0.464 on its validation split, and within 0.01 of it at lambda
+# 50 and above): with fewer viewers than items and a small lambda, B's entries are large and
+# cancel in the sums, which cutting rows breaks. On MovieLens 100K (1,682 items) the top 200,
+# 500 and 1,000 each scored within 0.007 of the dense model at lambda 100 and 200.
+TABLE_ENTRIES = MAX_ITEMS * NEIGHBOURS
 DEFAULT_LAMBDA = 200.0
 LAMBDAS = (25.0, 50.0, 100.0, 200.0, 400.0, 800.0)  # tried on the validation split
 REFIT_S = 3600.0
@@ -81,7 +83,7 @@ class Gram:
         return b.astype(np.float32)
 
     def table(self, lam: float, *, k: int | None = None) -> Neighbours:
-        """Each row's k largest entries (by default NEIGHBOURS, or every entry up to FULL_ITEMS items)."""
+        """Each row's k largest entries (by default as many as TABLE_ENTRIES allows, at least NEIGHBOURS)."""
         b = self.fit(lam)
         if not len(b):
             return EMPTY
@@ -94,7 +96,7 @@ class Gram:
         # MovieLens 100K (1,682 items) EASE with the sequence source went from 0.222 / 0.114 to
         # 0.232 / 0.120 (k=500: 0.240 / 0.123, within the noise of ~0.013).
         if k is None:
-            k = len(b) - 1 if len(b) <= FULL_ITEMS else NEIGHBOURS
+            k = max(NEIGHBOURS, TABLE_ENTRIES // len(b))
         k = min(k, len(b) - 1) or 1
         top = np.argpartition(-np.abs(b), k - 1, axis=1)[:, :k]
         rows = np.repeat(self.ids, k)

@@ -45,8 +45,8 @@ def test_a_table_that_holds_every_item_scores_as_the_dense_model():
     # At k=3 row 0 keeps its companion and its substitute, the two largest in magnitude.
     ids, scores = gram.table(5.0, k=3).of(0)
     assert dict(zip(ids.tolist(), scores.tolist())).get(1) == pytest.approx(b[0, 1], abs=1e-4)
-    # A catalogue of up to FULL_ITEMS items keeps every entry by default (a cut table of a small
-    # catalogue lost a simulator's test split a quarter of its hits at a small lambda).
+    # A small catalogue keeps every entry by default (ease.TABLE_ENTRIES; a cut table of 333
+    # items lost a simulator's test split a quarter of its hits at a small lambda).
     table = gram.table(5.0)
     assert len(table.neighbours) == 12 * 11 and len(gram.table(5.0, k=3).neighbours) == 12 * 3
     ids, scores = ease.ease_scores(history=[0, 3, 7], table=table)
