@@ -35,7 +35,7 @@ WEIGHTS: dict[str, float] = {
     # cold slots, so `fit_ranker` leaves it alone. Cold split of `evaluate` (share of viewers
     # shown a held-out item they liked, against content-only), four simulator runs (seeds 0, 2,
     # 3, 4): at 1.5 0.452/0.330, 0.575/0.283, 0.305/0.221, 0.516/0.231, warm HR@10 at most 0.014
-    # below its figure without the slot; at 1.0 three runs fell to 0.252/0.305; at 2.0 all
+    # below its figure without the slot; at 1.0 one of three runs fell to 0.252/0.305; at 2.0 all
     # were above 0.6, but the simulated viewers' live like rate fell to 0.005 above the
     # popular feed's on one run. MovieLens 100K at 1.5: 0.366/0.239, warm HR@10 0.211 (0.220
     # without the slot). Before the estimates covered popularity and agreement and added the
