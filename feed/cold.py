@@ -181,10 +181,11 @@ def imputed(feats: dict[str, np.ndarray], *, cold: np.ndarray, content: np.ndarr
     for each, what a warm candidate with the same content score (the viewer's model, item . w)
     has on a least-squares line over this viewer's warm candidates, plus one standard deviation
     of the warm candidates around that line (the upper end of what such an item would have, as
-    an upper confidence bound credits an untried arm), within [0, 1] and never above the warm
-    maximum. Missing evidence is then neither counted as zero (a cold item could never win a
-    slot on merit) nor as certain; `ranking.score` weighs them by the "cold_prior" weight (an
-    exposure policy: `fit_ranker` leaves it alone). Keys are "<feature>@cold", 0 for warm ones."""
+    an upper confidence bound credits an untried arm), from 0 up to the warm candidates' maximum
+    (1 for the scaled scores, a count of sources for agreement). Missing evidence is then
+    neither counted as zero (a cold item could never win a slot on merit) nor as certain;
+    `ranking.score` weighs them by the "cold_prior" weight (an exposure policy: `fit_ranker`
+    leaves it alone). Keys are "<feature>@cold", 0 for warm ones."""
     n = len(cold)
     out = {f"{name}@cold": np.zeros(n, np.float32) for name in IMPUTED}
     warm = ~cold
@@ -197,5 +198,5 @@ def imputed(feats: dict[str, np.ndarray], *, cold: np.ndarray, content: np.ndarr
         slope = float(((x - x.mean()) * (y - y.mean())).mean() / spread) if spread > 0 else 0.0
         line = y.mean() + slope * (x - x.mean())
         estimate = y.mean() + slope * (content[cold] - x.mean()) + (y - line).std()
-        out[f"{name}@cold"][cold] = np.clip(estimate, 0.0, min(1.0, y.max()))
+        out[f"{name}@cold"][cold] = np.clip(estimate, 0.0, y.max())
     return out

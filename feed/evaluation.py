@@ -506,16 +506,38 @@ def _starts() -> list[tuple[str, dict[str, float]]]:
 
 def _fit(objective, progress, rounds: int = 3) -> dict:
     """Coordinate ascent over the ranking weights, each tried at a few multiples of its value,
-    from the best of the defaults and several other starts (`_starts`). One start alone stays near where it began: on
-    data where another signal leads, halving and doubling one weight at a time does not get there."""
+    from the defaults and from each of several other starts (`_starts`), keeping the best end
+    point. One start alone stays near where it began: on data where another signal leads,
+    halving and doubling one weight at a time does not get there; and the start that scores
+    best is not always the one whose ascent goes furthest (MovieLens 100K: ascent from the
+    best start only ended at a validation objective of 0.1711 and a test HR@10 of 0.216; from
+    every start, 0.1751 and 0.225)."""
+    seen: dict[tuple, float] = {}  # the ascents meet the same weights often (a feature at 0, say)
+
+    def cached(weights: dict[str, float], score=objective) -> float:
+        key = tuple(sorted(weights.items()))
+        if key not in seen:
+            seen[key] = score(weights)
+        return seen[key]
+
+    objective = cached
     start = objective(dict(ranking.WEIGHTS))
     best_weights, best = dict(ranking.WEIGHTS), start
-    for name, trial in _starts():
-        value = objective(trial)
+    for name, trial in [("the defaults", dict(ranking.WEIGHTS)), *_starts()]:
+        weights, value = _ascent(objective, trial, start if name == "the defaults" else objective(trial), rounds)
+        progress(f"fit from {name}: validation objective {value:.4f}")
         if value > best + 1e-4:
-            best, best_weights = value, trial
-            progress(f"fit start {name} -> validation objective {value:.4f}")
-    for round_no in range(rounds):
+            best, best_weights = value, weights
+    progress(f"fit: validation objective {best:.4f} (the defaults: {start:.4f})")
+    return {"weights": best_weights, "objective": round(best, 4), "start_objective": round(start, 4)}
+
+
+def _ascent(objective, weights: dict[str, float], value: float, rounds: int) -> tuple[dict[str, float], float]:
+    """Coordinate ascent from weights (scoring value): each feature in turn at each of FIT_SCALES
+    times its value (a feature at 0 tries multiples of 0.5, -0.5 for the penalty), any gain kept,
+    until a round finds none."""
+    best_weights, best = dict(weights), value
+    for _ in range(rounds):
         improved = False
         for feature in FIT_FEATURES:
             for scale in FIT_SCALES:
@@ -525,7 +547,6 @@ def _fit(objective, progress, rounds: int = 3) -> dict:
                 value = objective(trial)
                 if value > best + 1e-4:
                     best, best_weights, improved = value, trial, True
-                    progress(f"fit round {round_no + 1}: {feature}={trial[feature]} -> validation objective {value:.4f}")
         if not improved:
             break
-    return {"weights": best_weights, "objective": round(best, 4), "start_objective": round(start, 4)}
+    return best_weights, best

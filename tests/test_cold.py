@@ -81,8 +81,8 @@ def test_a_cold_candidate_is_credited_what_warm_ones_like_it_have():
     assert np.allclose(out["collab@cold"], [0, 0, 0, 0, 0.5, 0.5]) and not out["sequence@cold"].any()
     assert np.allclose(out["popularity@cold"], [0, 0, 0, 0, 0.7, 0.0])
     # Warm candidates off their line are an uncertainty: one standard deviation (0.418) above
-    # it (0.35 at 2.5; 3.5 at -1, capped at 1).
-    assert np.allclose(out["agreement@cold"], [0, 0, 0, 0, 0.35 + np.sqrt(0.175), 1.0])
+    # it (0.35 at 2.5; 3.5 at -1, capped at the warm candidates' most, 3).
+    assert np.allclose(out["agreement@cold"], [0, 0, 0, 0, 0.35 + np.sqrt(0.175), 3.0])
     # The score counts the estimates at the weight of the feature times cold_prior.
     base = {**ranking.WEIGHTS, "cold_prior": 0.0}
     both = {**feats, **out}

@@ -7,8 +7,8 @@ from feed.evaluation import ranker_fit
 
 class Command(BaseCommand):
     help = ("Fit the ranking weights and the EASE lambda on a validation split made from the stored history "
-            "(each viewer's second-to-last positive; the mean of HR@k and NDCG@k, coordinate ascent from several "
-            "starts), then report the held-out test (the last positive) with them, and save them to "
+            "(each viewer's second-to-last positive; the mean of HR@k and NDCG@k, coordinate ascent from each of "
+            "several starts), then report the held-out test (the last positive) with them, and save them to "
             "TAILOR_DATA_DIR/ranker_weights.json, which every feed process (and the next long-term model fit) "
             "picks up. import_interactions runs this itself.")
 
