@@ -514,17 +514,16 @@ def _fit(objective, progress, rounds: int = 3) -> dict:
     every start, 0.1751 and 0.225)."""
     seen: dict[tuple, float] = {}  # the ascents meet the same weights often (a feature at 0, say)
 
-    def cached(weights: dict[str, float], score=objective) -> float:
+    def score(weights: dict[str, float]) -> float:
         key = tuple(sorted(weights.items()))
         if key not in seen:
-            seen[key] = score(weights)
+            seen[key] = objective(weights)
         return seen[key]
 
-    objective = cached
-    start = objective(dict(ranking.WEIGHTS))
+    start = score(dict(ranking.WEIGHTS))
     best_weights, best = dict(ranking.WEIGHTS), start
     for name, trial in [("the defaults", dict(ranking.WEIGHTS)), *_starts()]:
-        weights, value = _ascent(objective, trial, start if name == "the defaults" else objective(trial), rounds)
+        weights, value = _ascent(score, trial, score(trial), rounds)
         progress(f"fit from {name}: validation objective {value:.4f}")
         if value > best + 1e-4:
             best, best_weights = value, weights
